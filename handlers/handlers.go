@@ -1,0 +1,59 @@
+// Package handlers is Herald's HTTP layer: Echo handlers, one file per
+// resource, that bind and validate input, call the store or a job, and
+// render a templ page or JSON. routes.go registers every route in one place.
+package handlers
+
+import (
+	"log/slog"
+
+	"github.com/gorilla/sessions"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heraldhq/herald/config"
+	"github.com/heraldhq/herald/jobs"
+	"github.com/heraldhq/herald/models"
+)
+
+// Deps are what the handlers need; cmd/herald builds them.
+type Deps struct {
+	Config  config.Config
+	Store   *models.Store
+	Runner  *jobs.Runner
+	Log     *slog.Logger
+	Metrics *prometheus.Registry
+}
+
+// Handlers holds the dependencies shared by every handler.
+type Handlers struct {
+	cfg      config.Config
+	store    *models.Store
+	runner   *jobs.Runner
+	log      *slog.Logger
+	sessions *sessions.CookieStore
+	metrics  *prometheus.Registry
+	login    models.LoginPolicy
+}
+
+// New builds the handlers.
+func New(d Deps) *Handlers {
+	store := sessions.NewCookieStore(d.Config.Key("session-sign"), d.Config.Key("session-encrypt"))
+	store.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   int(sessionLifetime.Seconds()),
+		HttpOnly: true,
+		Secure:   d.Config.SecureCookies(),
+		SameSite: sameSiteLax,
+	}
+	if d.Metrics == nil {
+		d.Metrics = prometheus.NewRegistry()
+	}
+	return &Handlers{
+		cfg:      d.Config,
+		store:    d.Store,
+		runner:   d.Runner,
+		log:      d.Log,
+		sessions: store,
+		metrics:  d.Metrics,
+		login:    models.DefaultLoginPolicy,
+	}
+}

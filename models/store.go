@@ -1,0 +1,174 @@
+// Package models holds Herald's data: GORM models, the Store that reads and
+// writes them, the segment compiler, and the schema migrations. It imports no
+// other Herald package; Postgres / SQLite differences are kept inside it.
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the SQL database behind a Store.
+type Dialect string
+
+// The two databases Herald runs on.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Sentinel errors that handlers map to HTTP status codes.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	ErrInvalid  = errors.New("invalid")
+)
+
+// Store is Herald's access to its database. Every method takes a context
+// first; methods that must be atomic run inside Tx.
+type Store struct {
+	db      *gorm.DB
+	dialect Dialect
+}
+
+// Open connects to the database named by a DATABASE_URL (sqlite://PATH or
+// postgres://…), without migrating it.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	dialect, dialector, err := dialectorFor(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("models: open %s database: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("models: open %s database: %w", dialect, err)
+	}
+	if dialect == SQLite {
+		// WAL lets readers run beside the single writer; a handful of
+		// connections is plenty and keeps lock waits short.
+		sqlDB.SetMaxOpenConns(4)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	s := &Store{db: db, dialect: dialect}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func dialectorFor(databaseURL string) (Dialect, gorm.Dialector, error) {
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		return Postgres, postgres.Open(databaseURL), nil
+	case strings.HasPrefix(databaseURL, "sqlite://"):
+		path, query, _ := strings.Cut(strings.TrimPrefix(databaseURL, "sqlite://"), "?")
+		if path == "" {
+			return "", nil, fmt.Errorf("models: %q names no SQLite file", databaseURL)
+		}
+		if path != ":memory:" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+				return "", nil, fmt.Errorf("models: create folder for %s: %w", path, err)
+			}
+		}
+		params := url.Values{}
+		if query != "" {
+			parsed, err := url.ParseQuery(query)
+			if err != nil {
+				return "", nil, fmt.Errorf("models: parse %q: %w", databaseURL, err)
+			}
+			params = parsed
+		}
+		// Immediate transactions take the write lock up front, so two writers
+		// wait on busy_timeout instead of failing with SQLITE_BUSY mid-way.
+		params.Add("_pragma", "journal_mode(WAL)")
+		params.Add("_pragma", "busy_timeout(10000)")
+		params.Add("_pragma", "foreign_keys(1)")
+		params.Add("_pragma", "synchronous(NORMAL)")
+		params.Set("_txlock", "immediate")
+		params.Set("_time_format", "sqlite")
+		return SQLite, sqlite.Open(path + "?" + params.Encode()), nil
+	default:
+		return "", nil, fmt.Errorf("models: DATABASE_URL must start with sqlite:// or postgres://, got %q", redactURL(databaseURL))
+	}
+}
+
+// redactURL hides a password in a database URL before it reaches a log.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB returns the GORM handle bound to ctx. It is meant for the models
+// package itself and for tests; other packages call Store methods.
+func (s *Store) DB(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// Ping checks that the database answers; /readyz uses it.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("models: ping: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("models: ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Close releases the database connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Tx runs fn in one transaction: committed when fn returns nil, rolled back
+// otherwise. The Store handed to fn works inside the transaction.
+func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		return fn(&Store{db: gtx, dialect: s.dialect})
+	})
+}
+
+// notFound turns gorm's record-not-found into ErrNotFound with context.
+func notFound(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("models: %s: %w", what, ErrNotFound)
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return fmt.Errorf("models: %s: %w", what, ErrConflict)
+	}
+	return fmt.Errorf("models: %s: %w", what, err)
+}
