@@ -104,6 +104,15 @@ func (h *Handlers) Register(e *echo.Echo) {
 	r.admin(http.MethodPost, "/settings/api-keys/:id/revoke", h.apiKeyRevoke)
 
 	r.apiRoute(http.MethodGet, "/me", h.apiMe, models.RoleViewer)
+
+	// Each feature registers its own routes from its own file.
+	h.webhooksRoutes(r)
+	h.contactsRoutes(r)
+	h.segmentsRoutes(r)
+	h.templatesRoutes(r)
+	h.campaignsRoutes(r)
+	h.analyticsRoutes(r)
+	h.transactionalRoutes(r)
 }
 
 func hstsMaxAge(https bool) int {

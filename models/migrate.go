@@ -26,7 +26,8 @@ type migration struct {
 // 100 whatsapp, 200 contacts, 300 segments, 400 templates, 500 campaigns,
 // 600 analytics, 700 transactional.
 func allMigrations() []migration {
-	all := slices.Concat(coreMigrations)
+	all := slices.Concat(coreMigrations, whatsappMigrations, contactsMigrations, segmentsMigrations,
+		templatesMigrations, campaignsMigrations, analyticsMigrations, transactionalMigrations)
 	slices.SortFunc(all, func(a, b migration) int { return a.Version - b.Version })
 	return all
 }

@@ -1,0 +1,4 @@
+package handlers
+
+// analyticsRoutes registers the analytics pages and API endpoints.
+func (h *Handlers) analyticsRoutes(r routes) {}
