@@ -116,13 +116,17 @@ func TestReader(t *testing.T) {
 			encoding: EncodingUTF16BE, separator: ',', header: []string{"name", "phone"}, rows: nameRows,
 		},
 		{
-			name:     "utf-16le without BOM, tab separated (Excel Unicode text)",
-			data:     func(t *testing.T) []byte { return utf16Without(t, unicode.LittleEndian, strings.ReplaceAll(nameFile, ",", "\t")) },
+			name: "utf-16le without BOM, tab separated (Excel Unicode text)",
+			data: func(t *testing.T) []byte {
+				return utf16Without(t, unicode.LittleEndian, strings.ReplaceAll(nameFile, ",", "\t"))
+			},
 			encoding: EncodingUTF16LE, separator: '\t', header: []string{"name", "phone"}, rows: nameRows,
 		},
 		{
-			name:     "latin-1 / windows-1252 accents",
-			data:     func(t *testing.T) []byte { return windows1252(t, "nome;telefone\nJosé Müller;11987654321\nFrançois;11912345678\n") },
+			name: "latin-1 / windows-1252 accents",
+			data: func(t *testing.T) []byte {
+				return windows1252(t, "nome;telefone\nJosé Müller;11987654321\nFrançois;11912345678\n")
+			},
 			encoding: EncodingWindows1252, separator: ';', header: []string{"nome", "telefone"},
 			rows: []rowWant{{2, []string{"José Müller", "11987654321"}}, {3, []string{"François", "11912345678"}}},
 		},
@@ -198,7 +202,7 @@ func TestReader(t *testing.T) {
 			name:     "stray quotes inside unquoted fields are kept",
 			data:     func(*testing.T) []byte { return []byte("name,phone\nAna \"Bia\" Souza,1\n5\" screen,2\n") },
 			encoding: EncodingUTF8, separator: ',', header: []string{"name", "phone"},
-			rows:     []rowWant{{2, []string{`Ana "Bia" Souza`, "1"}}, {3, []string{`5" screen`, "2"}}},
+			rows: []rowWant{{2, []string{`Ana "Bia" Souza`, "1"}}, {3, []string{`5" screen`, "2"}}},
 		},
 		{
 			name:     "single column file",
