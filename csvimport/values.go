@@ -196,7 +196,7 @@ var countryNames = sync.OnceValue(func() map[string]string {
 	for a := 'A'; a <= 'Z'; a++ {
 		for b := 'A'; b <= 'Z'; b++ {
 			region, err := language.ParseRegion(string([]rune{a, b}))
-			if err != nil || !region.IsCountry() || region.String() != string([]rune{a, b}) {
+			if err != nil || !currentCountry(region) || region.String() != string([]rune{a, b}) {
 				continue
 			}
 			for _, d := range dicts {
@@ -210,6 +210,12 @@ var countryNames = sync.OnceValue(func() map[string]string {
 	}
 	return names
 })
+
+// currentCountry excludes historic codes (DD, SU, YU…) and groupings: a
+// country is one the phone numbering data knows.
+func currentCountry(r language.Region) bool {
+	return r.IsCountry() && phonenumbers.GetCountryCodeForRegion(r.String()) != 0
+}
 
 // parseCountry accepts ISO 3166-1 alpha-2 and alpha-3 codes (any case),
 // country calling codes ("55", "+55"), and country names in English,
@@ -228,7 +234,7 @@ func parseCountry(s string) (string, error) {
 		return code, nil
 	}
 	if len(s) == 2 || len(s) == 3 {
-		if region, err := language.ParseRegion(s); err == nil && region.IsCountry() {
+		if region, err := language.ParseRegion(s); err == nil && currentCountry(region) {
 			return region.String(), nil
 		}
 	}
