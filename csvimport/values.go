@@ -341,7 +341,8 @@ var dateLayouts = []string{
 // above 12; otherwise dayFirst decides (see Options.DefaultCountry).
 // Dotted dates (02.01.2006) are always day first. All-digit values are read
 // as Unix seconds (10 digits), Unix milliseconds (13 digits) or an Excel
-// serial day number (5 digits, with an optional fraction).
+// serial day number (5 digits, with an optional fraction). Values without a
+// zone are read as UTC; every result is returned in UTC.
 func parseDate(s string, dayFirst bool) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > 64 {
@@ -349,7 +350,7 @@ func parseDate(s string, dayFirst bool) (time.Time, error) {
 	}
 	for _, layout := range dateLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
+			return t.UTC(), nil
 		}
 	}
 	if m := numericDate.FindStringSubmatch(s); m != nil && m[2] == m[4] {
