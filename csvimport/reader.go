@@ -117,6 +117,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if dec != nil {
 		decoded = transform.NewReader(buf, dec.NewDecoder())
 	}
+	if strings.Contains(text, "\r") && !strings.Contains(text, "\n") {
+		// Classic Mac line endings (Excel for Mac "CSV (Macintosh)"), which
+		// encoding/csv does not treat as line breaks.
+		decoded = crToLF{decoded}
+	}
 	guard := &recordGuard{r: decoded}
 	cr := csv.NewReader(guard)
 	cr.Comma = sep
@@ -422,6 +427,19 @@ func separatorName(sep rune) string {
 		return "pipe (|)"
 	}
 	return strconv.QuoteRune(sep)
+}
+
+// crToLF turns every carriage return into a line feed.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
 }
 
 // countingReader counts bytes read from the file, for BytesRead.
