@@ -137,10 +137,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, fmt.Errorf("csvimport: header: %w", rd.describe(err))
 	}
 	rd.recordDone(len(header))
-	rd.header = uniqueHeader(fixFields(header))
-	if len(rd.header) == 1 && rd.header[0] == "Column 1" {
+	header = fixFields(header)
+	if len(header) == 1 && header[0] == "" {
 		return nil, fmt.Errorf("csvimport: %w", ErrEmptyFile)
 	}
+	rd.header = uniqueHeader(header)
 	return rd, nil
 }
 
@@ -161,7 +162,8 @@ func (r *Reader) BytesRead() int64 { return r.counter.n.Load() }
 
 // Next returns the next row. It returns io.EOF after the last row, and a
 // *RowError for a row with the wrong number of fields; the caller may keep
-// calling Next after a *RowError. Any other error is fatal and repeats.
+// calling Next after a *RowError. Any other error is fatal, is never a
+// *RowError, and is returned again by later calls.
 // Blank lines are skipped. Extra trailing empty fields (a trailing separator)
 // are dropped rather than reported.
 func (r *Reader) Next() (Row, error) {
