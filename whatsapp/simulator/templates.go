@@ -256,10 +256,10 @@ func (s *Server) handleGetTemplate(w http.ResponseWriter, id string) {
 // requested fields, as the Graph API does.
 func (s *Server) handlePhoneNumber(w http.ResponseWriter, r *http.Request) {
 	all := map[string]any{
-		"display_phone_number":                     s.cfg.DisplayPhone,
-		"verified_name":                            s.cfg.VerifiedName,
-		"quality_rating":                           s.cfg.QualityRating,
-		"throughput":                               map[string]string{"level": s.cfg.ThroughputLevel},
+		"display_phone_number": s.cfg.DisplayPhone,
+		"verified_name":        s.cfg.VerifiedName,
+		"quality_rating":       s.cfg.QualityRating,
+		"throughput":           map[string]string{"level": s.cfg.ThroughputLevel},
 		"whatsapp_business_manager_messaging_limit": s.cfg.MessagingLimitTier,
 		"messaging_limit_tier":                      s.cfg.MessagingLimitTier,
 	}
