@@ -199,7 +199,6 @@ func phoneWith(t *testing.T, sim *simulator.Server, ok func(simulator.Outcome) b
 	return ""
 }
 
-
 // newHTTPTest serves sim with httptest without starting its dispatcher.
 func newHTTPTest(t *testing.T, sim *simulator.Server) string {
 	t.Helper()

@@ -366,7 +366,9 @@ func TestRecipientOutcomesEndToEnd(t *testing.T) {
 	}
 	notOn := phoneWith(t, f.sim, func(o simulator.Outcome) bool { return o.NotOnWhatsApp })
 	capped := phoneWith(t, f.sim, func(o simulator.Outcome) bool { return o.MarketingCap && !o.Read })
-	qr := phoneWith(t, f.sim, func(o simulator.Outcome) bool { return !o.MarketingCap && o.Interaction == simulator.InteractionQuickReply })
+	qr := phoneWith(t, f.sim, func(o simulator.Outcome) bool {
+		return !o.MarketingCap && o.Interaction == simulator.InteractionQuickReply
+	})
 	url := phoneWith(t, f.sim, func(o simulator.Outcome) bool { return !o.MarketingCap && o.Interaction == simulator.InteractionURL })
 	stop := phoneWith(t, f.sim, func(o simulator.Outcome) bool { return !o.MarketingCap && o.Interaction == simulator.InteractionStop })
 	unread := phoneWith(t, f.sim, func(o simulator.Outcome) bool { return !o.NotOnWhatsApp && !o.MarketingCap && !o.Read })
