@@ -123,6 +123,7 @@ func TestThroughputCap(t *testing.T) {
 	t.Parallel()
 	f := setup(t, func(c *simulator.Config) { c.MPS = 3 })
 	var ok, limited int
+	start := time.Now()
 	for i := 0; i < 6; i++ {
 		_, err := f.client.Send(context.Background(), helloWorld("15551234567", "m"+string(rune('a'+i))))
 		var me *whatsapp.Error
@@ -139,9 +140,13 @@ func TestThroughputCap(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	// The six sends take far less than a second on loopback.
-	if ok != 3 || limited != 3 {
+	// On loopback the six sends take far less than a second; on a very busy
+	// machine the window may slide, so only then is the split looser.
+	if time.Since(start) < time.Second && (ok != 3 || limited != 3) {
 		t.Errorf("ok = %d, limited = %d; want 3 and 3", ok, limited)
+	}
+	if ok < 3 || limited < 1 || ok+limited != 6 {
+		t.Errorf("ok = %d, limited = %d", ok, limited)
 	}
 	if n := len(f.sim.Received()); n != ok {
 		t.Errorf("recorded %d messages, want only the %d accepted", n, ok)
@@ -645,5 +650,33 @@ func getJSON(t *testing.T, url string, v any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTemplateQualityDropPausesTemplate(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	id := f.sim.AddTemplate(promoDef("http://127.0.0.1:1"), whatsapp.StatusApproved)
+	if err := f.sim.SetTemplateQuality(id, "RED"); err != nil {
+		t.Fatal(err)
+	}
+	f.idle(t)
+	var quality, paused bool
+	for _, e := range f.recv.templateEvents() {
+		quality = quality || (e.Field == whatsapp.FieldMessageTemplateQualityUpdate && e.NewQualityScore == "RED" && e.PreviousQualityScore == "UNKNOWN" && e.MessageTemplateID.String() == id)
+		paused = paused || (e.Field == whatsapp.FieldMessageTemplateStatusUpdate && e.Event == whatsapp.StatusPaused)
+	}
+	if !quality || !paused {
+		t.Errorf("quality event %v, paused event %v", quality, paused)
+	}
+	_, err := f.client.Send(context.Background(), promoMessage("15551234567", "x"))
+	if whatsapp.ClassifyError(err).Action != whatsapp.ActionPauseTemplate {
+		t.Errorf("send to paused template: %v", err)
+	}
+	if err := f.sim.SetTemplateStatus(id, whatsapp.StatusApproved, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.Send(context.Background(), promoMessage("15551234567", "x")); err != nil {
+		t.Errorf("send after the pause ended: %v", err)
 	}
 }

@@ -301,3 +301,34 @@ func topLevelFields(s string) []string {
 	}
 	return out
 }
+
+// SetTemplateQuality changes a template's quality score (GREEN, YELLOW, RED)
+// and sends the message_template_quality_update webhook. A RED score also
+// pauses the template, as Meta does, with its status webhook.
+func (s *Server) SetTemplateQuality(id, score string) error {
+	s.mu.Lock()
+	t := s.templateByIDLocked(id)
+	if t == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("simulator: set template quality: no template %s", id)
+	}
+	previous := t.Quality()
+	t.QualityScore = &whatsapp.QualityScore{Score: score, Date: time.Now().Unix()}
+	tid, _ := strconv.ParseInt(t.ID, 10, 64)
+	evs := []*event{{due: time.Now(), kind: evChange, field: whatsapp.FieldMessageTemplateQualityUpdate, value: map[string]any{
+		"previous_quality_score":    previous,
+		"new_quality_score":         score,
+		"message_template_id":       tid,
+		"message_template_name":     t.Name,
+		"message_template_language": t.Language,
+	}}}
+	if score == "RED" && t.Status == whatsapp.StatusApproved {
+		t.Status = whatsapp.StatusPaused
+		evs = append(evs, s.templateStatusEventLocked(t, "", ""))
+	}
+	s.mu.Unlock()
+	for _, ev := range evs {
+		s.queue.push(ev)
+	}
+	return nil
+}
