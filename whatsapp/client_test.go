@@ -405,3 +405,29 @@ func TestTemplateManagementRequests(t *testing.T) {
 		t.Errorf("PhoneNumber = %+v", info)
 	}
 }
+
+func TestPhoneNumberLimitDecoding(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		answer   string
+		tier     string
+		limit    int
+		mps      int
+		throughL string
+	}{
+		{`{"whatsapp_business_manager_messaging_limit":"TIER_UNLIMITED","throughput":{"level":"HIGH"}}`, "TIER_UNLIMITED", -1, 1000, "HIGH"},
+		{`{"whatsapp_business_manager_messaging_limit":{"current_limit":"TIER_100K"}}`, "TIER_100K", 100000, 80, ""},
+		{`{"messaging_limit_tier":"TIER_250"}`, "TIER_250", 250, 80, ""},
+		{`{"whatsapp_business_manager_messaging_limit":"TIER_NEW"}`, "TIER_NEW", 0, 80, ""},
+	}
+	for _, tt := range tests {
+		_, srv := newCapture(t, 200, tt.answer)
+		info, err := testClient(srv.URL).PhoneNumber(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.MessagingLimitTier != tt.tier || info.MessagingLimit() != tt.limit || info.MessagesPerSecond() != tt.mps || info.ThroughputLevel != tt.throughL {
+			t.Errorf("%s → %+v", tt.answer, info)
+		}
+	}
+}

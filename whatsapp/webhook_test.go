@@ -236,3 +236,16 @@ func FuzzParseWebhook(f *testing.F) {
 		_ = n.SystemErrors()
 	})
 }
+
+func TestStatusRankIsMonotonic(t *testing.T) {
+	t.Parallel()
+	order := []string{"bogus", StatusSent, StatusDelivered, StatusRead, StatusFailed}
+	for i := 1; i < len(order); i++ {
+		if StatusRank(order[i-1]) >= StatusRank(order[i]) {
+			t.Errorf("rank(%s) >= rank(%s)", order[i-1], order[i])
+		}
+	}
+	if StatusRank(StatusPlayed) != StatusRank(StatusRead) {
+		t.Errorf("played should rank like read")
+	}
+}

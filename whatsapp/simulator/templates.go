@@ -19,6 +19,9 @@ func (s *Server) addTemplateLocked(def whatsapp.TemplateDefinition, status strin
 	if strings.EqualFold(def.ParameterFormat, whatsapp.ParameterFormatNamed) {
 		format = "NAMED"
 	}
+	if def.Category == whatsapp.CategoryAuthentication {
+		def.Components = authenticationText(def.Components)
+	}
 	t := &whatsapp.Template{
 		ID: strconv.FormatInt(s.nextTemplateID, 10), Name: def.Name, Language: def.Language,
 		Status: status, Category: def.Category, ParameterFormat: format,
@@ -28,6 +31,28 @@ func (s *Server) addTemplateLocked(def whatsapp.TemplateDefinition, status strin
 	s.nextTemplateID++
 	s.templates = append(s.templates, t)
 	return t
+}
+
+// authenticationText fills in the body and footer texts Meta fixes for
+// authentication templates, so sends are checked against {{1}} as in production.
+func authenticationText(comps []whatsapp.TemplateComponent) []whatsapp.TemplateComponent {
+	out := append([]whatsapp.TemplateComponent(nil), comps...)
+	for i, c := range out {
+		switch strings.ToUpper(c.Type) {
+		case whatsapp.TemplateBody:
+			if c.Text == "" {
+				out[i].Text = "*{{1}}* is your verification code."
+				if c.AddSecurityRecommendation {
+					out[i].Text += " For your security, do not share this code."
+				}
+			}
+		case whatsapp.TemplateFooter:
+			if c.Text == "" && c.CodeExpirationMinutes > 0 {
+				out[i].Text = fmt.Sprintf("This code expires in %d minutes.", c.CodeExpirationMinutes)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Server) findTemplateLocked(name, language string) *whatsapp.Template {
