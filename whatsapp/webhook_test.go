@@ -190,6 +190,8 @@ func TestParseWebhookRejects(t *testing.T) {
 		"array":          `[]`,
 		"bad code type":  `{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"errors":[{"code":"abc"}]}}]}]}`,
 		"bad entry type": `{"object":"whatsapp_business_account","entry":{}}`,
+		"NaN code":       `{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"errors":[{"code":"NaN"}]}}]}]}`,
+		"huge code":      `{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"errors":[{"code":1e300}]}}]}]}`,
 	} {
 		if _, err := ParseWebhook([]byte(body)); err == nil {
 			t.Errorf("%s: no error", name)
