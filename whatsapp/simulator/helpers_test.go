@@ -18,7 +18,7 @@ import (
 // receiver is a fake Herald: it checks webhook signatures, records parsed
 // notifications, and records GETs of tracked links.
 type receiver struct {
-	t      *testing.T
+	t      testing.TB
 	secret string
 	srv    *httptest.Server
 
@@ -30,7 +30,7 @@ type receiver struct {
 	gets      []string
 }
 
-func newReceiver(t *testing.T, secret string) *receiver {
+func newReceiver(t testing.TB, secret string) *receiver {
 	t.Helper()
 	rc := &receiver{t: t, secret: secret}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +119,7 @@ type fixture struct {
 // setup starts a simulator on loopback with test timings (TimeScale 0, no
 // approval delay, no outcomes or faults unless mutate sets them), a webhook
 // receiver and a client.
-func setup(t *testing.T, mutate func(*simulator.Config)) *fixture {
+func setup(t testing.TB, mutate func(*simulator.Config)) *fixture {
 	t.Helper()
 	cfg := simulator.DefaultConfig()
 	cfg.TimeScale = 0
@@ -150,7 +150,7 @@ func setup(t *testing.T, mutate func(*simulator.Config)) *fixture {
 	return &fixture{sim: sim, url: url, client: client, recv: recv}
 }
 
-func (f *fixture) idle(t *testing.T) {
+func (f *fixture) idle(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
