@@ -641,6 +641,47 @@ func TestUserPreferenceInjection(t *testing.T) {
 	}
 }
 
+func TestStoppedMarketingFails131050(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.sim.AddTemplate(promoDef("http://127.0.0.1:1"), whatsapp.StatusApproved)
+	ctx := context.Background()
+	if err := f.sim.InjectUserPreference("15551234567", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	marketing, err := f.client.Send(ctx, promoMessage("15551234567", "m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	utility, err := f.client.Send(ctx, helloWorld("15551234567", "u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sim.InjectUserPreference("15551234567", "resume"); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := f.client.Send(ctx, promoMessage("15551234567", "m2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.idle(t)
+	var code int
+	for _, s := range f.recv.statuses() {
+		if s.ID == marketing.MessageID {
+			code = s.ErrorCode()
+		}
+	}
+	if code != 131050 || whatsapp.Classify(code).Action != whatsapp.ActionSuppressMarketing {
+		t.Errorf("marketing after stop failed with %d", code)
+	}
+	if got := f.recv.statusesOf(utility.MessageID); strings.Join(got, ",") != "sent,delivered" {
+		t.Errorf("utility after stop: %v", got)
+	}
+	if got := f.recv.statusesOf(resumed.MessageID); strings.Join(got, ",") != "sent,delivered" {
+		t.Errorf("marketing after resume: %v", got)
+	}
+}
+
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
