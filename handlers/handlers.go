@@ -32,6 +32,7 @@ type Handlers struct {
 	sessions *sessions.CookieStore
 	metrics  *prometheus.Registry
 	login    models.LoginPolicy
+	hooks    webhookSecrets
 }
 
 // New builds the handlers.
