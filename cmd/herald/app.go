@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heraldhq/herald/config"
+	"github.com/heraldhq/herald/handlers"
 	"github.com/heraldhq/herald/jobs"
 	"github.com/heraldhq/herald/models"
 	"github.com/heraldhq/herald/whatsapp"
@@ -58,6 +59,17 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	if err := ensureConfiguredSender(ctx, store, cfg, apiURL); err != nil {
 		return nil, err
 	}
+	// Read the number's quality, tier and throughput once at start; a
+	// failure only shows on the setup checklist.
+	go func() {
+		snd, err := store.SenderByPhoneNumberID(ctx, cfg.WhatsApp.PhoneNumberID)
+		if err == nil {
+			_, err = handlers.CheckSender(ctx, store, snd)
+		}
+		if err != nil {
+			log.Warn("sender check failed", "phone_number_id", cfg.WhatsApp.PhoneNumberID, "err", err)
+		}
+	}()
 	if err := runner.Periodic("prune-login-attempts", "@hourly", store.PruneLoginAttempts); err != nil {
 		return nil, err
 	}
