@@ -66,6 +66,6 @@ var trigramIndexBlock = strings.Join([]string{
 	`DO $$ DECLARE ext_schema text; BEGIN`,
 	`BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public; EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'pg_trgm unavailable: %', SQLERRM; END;`,
 	`SELECT n.nspname INTO ext_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';`,
-	`IF ext_schema IS NOT NULL THEN EXECUTE format('CREATE INDEX contacts_search ON contacts USING GIN (` + contactSearchExpr + ` %I.gin_trgm_ops)', ext_schema); END IF;`,
+	`IF ext_schema IS NOT NULL THEN EXECUTE format('CREATE INDEX contacts_search ON contacts USING GIN (` + strings.ReplaceAll(contactSearchExpr, "'", "''") + ` %I.gin_trgm_ops)', ext_schema); END IF;`,
 	`END $$`,
 }, " ")
