@@ -130,8 +130,10 @@ func TestImportMessyFiles(t *testing.T) {
 			total:         3,
 		},
 		{
-			name:     "00 international prefix and default country",
-			file:     func(*testing.T) []byte { return []byte("phone,name\n0044 20 7946 0958,Carl Jones\n(11) 98765-4321,Dora\n") },
+			name: "00 international prefix and default country",
+			file: func(*testing.T) []byte {
+				return []byte("phone,name\n0044 20 7946 0958,Carl Jones\n(11) 98765-4321,Dora\n")
+			},
 			contacts: []want{{"+442079460958", "Carl", "Jones", "GB"}, {"+5511987654321", "Dora", "", "BR"}},
 			total:    2, defaultCountry: "BR",
 		},
@@ -145,8 +147,10 @@ func TestImportMessyFiles(t *testing.T) {
 			total:         3,
 		},
 		{
-			name:     "blank lines skipped",
-			file:     func(*testing.T) []byte { return []byte("phone,first_name\n\n+5511987654321,Ana\n\n\n+5511912345678,Bia\n\n") },
+			name: "blank lines skipped",
+			file: func(*testing.T) []byte {
+				return []byte("phone,first_name\n\n+5511987654321,Ana\n\n\n+5511912345678,Bia\n\n")
+			},
 			contacts: []want{{"+5511987654321", "Ana", "", "BR"}, {"+5511912345678", "Bia", "", "BR"}},
 			total:    2,
 		},
