@@ -206,15 +206,16 @@ func (s *Store) contactWhere(f ContactFilter) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// ListContacts returns one page (1-based) of contacts matching f, newest
-// first. Offset paging on the primary key stays fast for the pages people
-// actually open; deep pages of a million rows cost a longer index walk.
-func (s *Store) ListContacts(ctx context.Context, f ContactFilter, page, perPage int) ([]Contact, error) {
-	page, perPage = max(page, 1), min(max(perPage, 1), 500)
+// ListContacts returns up to limit contacts matching f after skipping
+// offset, newest first. Offset paging on the primary key stays fast for the
+// pages people actually open; deep pages of a million rows cost a longer
+// index walk.
+func (s *Store) ListContacts(ctx context.Context, f ContactFilter, offset, limit int) ([]Contact, error) {
+	offset, limit = max(offset, 0), min(max(limit, 1), 501)
 	where, args := s.contactWhere(f)
 	var out []Contact
 	err := s.db.WithContext(ctx).Where(where, args...).Order("id DESC").
-		Limit(perPage).Offset((page - 1) * perPage).Find(&out).Error
+		Limit(limit).Offset(offset).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: list contacts: %w", err)
 	}
