@@ -45,8 +45,7 @@ CREATE TABLE import_errors (
 	message TEXT NOT NULL,
 	raw TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX import_errors_import ON import_errors (import_id, line);
-CREATE INDEX contacts_updated ON contacts (updated_at)`,
+CREATE INDEX import_errors_import ON import_errors (import_id, line)`,
 		// The search box matches any part of name, e-mail or phone. A trigram
 		// GIN index over one expression keeps "%ana%" fast at a million rows.
 		// pg_trgm is a trusted extension (any database owner may create it);
