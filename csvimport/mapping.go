@@ -238,7 +238,9 @@ var ambiguousFirstName = map[string]bool{"nome": true, "nombre": true}
 // every run of non-alphanumerics into one space: "Prénom" → "prenom",
 // "createdAt" → "created at", "E-mail" → "e mail".
 func normalizeHeader(h string) string {
-	h, _, _ = transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), h)
+	if !isASCII(h) {
+		h, _, _ = transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), h)
+	}
 	// camelCase is only split in headers without other word separators, so
 	// "WhatsApp Number" stays "whatsapp number" while "firstName" splits.
 	camel := !strings.ContainsAny(h, " _-.")
@@ -264,6 +266,15 @@ func normalizeHeader(h string) string {
 	s := b.String()
 	// German sharp s and the like survive NFD; fold the common one.
 	return strings.ReplaceAll(s, "ß", "ss")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // exact maps a whole normalised header to a field and score.

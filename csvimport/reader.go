@@ -117,6 +117,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if dec != nil {
 		decoded = transform.NewReader(buf, dec.NewDecoder())
 	}
+	if strings.Contains(text, "\r") && !strings.Contains(text, "\n") {
+		// Classic Mac line endings (Excel for Mac "CSV (Macintosh)"), which
+		// encoding/csv does not treat as line breaks.
+		decoded = crToLF{decoded}
+	}
 	guard := &recordGuard{r: decoded}
 	cr := csv.NewReader(guard)
 	cr.Comma = sep
@@ -132,10 +137,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, fmt.Errorf("csvimport: header: %w", rd.describe(err))
 	}
 	rd.recordDone(len(header))
-	rd.header = uniqueHeader(fixFields(header))
-	if len(rd.header) == 1 && rd.header[0] == "Column 1" {
+	header = fixFields(header)
+	if len(header) == 1 && header[0] == "" {
 		return nil, fmt.Errorf("csvimport: %w", ErrEmptyFile)
 	}
+	rd.header = uniqueHeader(header)
 	return rd, nil
 }
 
@@ -156,7 +162,8 @@ func (r *Reader) BytesRead() int64 { return r.counter.n.Load() }
 
 // Next returns the next row. It returns io.EOF after the last row, and a
 // *RowError for a row with the wrong number of fields; the caller may keep
-// calling Next after a *RowError. Any other error is fatal and repeats.
+// calling Next after a *RowError. Any other error is fatal, is never a
+// *RowError, and is returned again by later calls.
 // Blank lines are skipped. Extra trailing empty fields (a trailing separator)
 // are dropped rather than reported.
 func (r *Reader) Next() (Row, error) {
@@ -422,6 +429,19 @@ func separatorName(sep rune) string {
 		return "pipe (|)"
 	}
 	return strconv.QuoteRune(sep)
+}
+
+// crToLF turns every carriage return into a line feed.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
 }
 
 // countingReader counts bytes read from the file, for BytesRead.

@@ -205,6 +205,12 @@ func TestReader(t *testing.T) {
 			rows: []rowWant{{2, []string{`Ana "Bia" Souza`, "1"}}, {3, []string{`5" screen`, "2"}}},
 		},
 		{
+			name:     "classic Mac CR line endings",
+			data:     func(*testing.T) []byte { return []byte("name,phone\rAna,1\r\"Bo\rBoss\",2\rCy,3\r") },
+			encoding: EncodingUTF8, separator: ',', header: []string{"name", "phone"},
+			rows: []rowWant{{2, []string{"Ana", "1"}}, {3, []string{"Bo\nBoss", "2"}}, {5, []string{"Cy", "3"}}},
+		},
+		{
 			name:     "single column file",
 			data:     func(*testing.T) []byte { return []byte("phone\n+5511987654321\n+442079460958\n") },
 			encoding: EncodingUTF8, separator: ',', header: []string{"phone"},
