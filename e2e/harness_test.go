@@ -282,19 +282,27 @@ func (p *page) setValue(css, value string) {
 func (p *page) text(css string) string { p.t.Helper(); return run(p, chromedp.Text(chromedp.CSS(css))) }
 func (p *page) location() string       { p.t.Helper(); return run(p, chromedp.Location()) }
 func (p *page) eval(js string) any     { p.t.Helper(); return run(p, chromedp.Evaluate[any](js)) }
+// waitText polls until the element's text contains want. It reads through
+// JavaScript, so a page that is still loading or just swapped by htmx is
+// retried instead of failing on a stale node.
 func (p *page) waitText(css, want string) {
 	p.t.Helper()
 	deadline := time.Now().Add(actionTimeout)
-	for {
-		got := p.text(css)
-		if strings.Contains(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.fail(fmt.Errorf("%s shows %q, waited for %q", css, got, want))
+	expr := fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?e.innerText:""})()`, css)
+	var got string
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		cancel()
+		if err == nil {
+			got = v
+			if strings.Contains(got, want) {
+				return
+			}
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
+	p.fail(fmt.Errorf("%s shows %q, waited for %q", css, got, want))
 }
 
 // screenshot saves the current page under e2e/screenshots/<test>-<name>.png.

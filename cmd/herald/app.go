@@ -78,6 +78,9 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	}); err != nil {
 		return nil, err
 	}
+	if err := jobs.NewImporter(store, log, runner.InstanceID()).Register(runner); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
