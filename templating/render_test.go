@@ -116,7 +116,7 @@ func TestRenderComponentsMatchReferenceShapes(t *testing.T) {
 		{
 			name: "copy code coupon; static URL and phone need nothing",
 			tmpl: Template{Category: CategoryMarketing, Body: "A gift for you.",
-				Buttons: []Button{{Type: ButtonCopyCode, Text: "Copy", Example: "SAVE10"}, {Type: ButtonURL, Text: "Shop", URL: "https://shop.example.com"}, {Type: ButtonPhone, Text: "Call", Phone: "+15550001111"}},
+				Buttons:   []Button{{Type: ButtonCopyCode, Text: "Copy", Example: "SAVE10"}, {Type: ButtonURL, Text: "Shop", URL: "https://shop.example.com"}, {Type: ButtonPhone, Text: "Call", Phone: "+15550001111"}},
 				Variables: Variables{Buttons: map[int]VariableMapping{0: {Field: "attributes.coupon", Fallback: "WELCOME"}}}},
 			want:     `[{"type":"button","sub_type":"copy_code","index":"0","parameters":[{"type":"coupon_code","coupon_code":"SAVE10"}]}]`,
 			wantBody: "A gift for you.",
