@@ -294,9 +294,9 @@ func (s *Store) MarkTemplateSubmitted(ctx context.Context, id int64, wabaID, met
 // Buttons are JSON in templating's shape, converted by the caller.
 type MetaTemplate struct {
 	WABAID, MetaID, Name, Language, Category, ParameterFormat string
-	Status, StatusReason, Quality                            string
-	Header                                                   *string
-	Body, Footer, Buttons                                    string
+	Status, StatusReason, Quality                             string
+	Header                                                    *string
+	Body, Footer, Buttons                                     string
 }
 
 // UpsertTemplateFromMeta applies what Meta says about a template: an
