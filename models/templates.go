@@ -411,3 +411,25 @@ func (s *Store) SetTemplateQuality(ctx context.Context, wabaID string, ref Templ
 func (s *Store) SetTemplateCategory(ctx context.Context, wabaID string, ref TemplateRef, category string) error {
 	return s.updateByRef(ctx, "set category", wabaID, ref, map[string]any{"category": category})
 }
+
+// SampleContact is a contact as the template composer previews with it.
+type SampleContact struct {
+	ID                                                   int64
+	FirstName, LastName, Phone, Email, Country, Language string
+	Timezone, LifecycleStage                             string
+	TotalOrders                                          int
+	TotalSpent                                           float64
+	Attributes                                           string // JSON object
+}
+
+// TemplateSampleContacts returns the first few contacts, oldest first, for
+// the composer's "preview as" picker.
+func (s *Store) TemplateSampleContacts(ctx context.Context, limit int) ([]SampleContact, error) {
+	var out []SampleContact
+	err := s.db.WithContext(ctx).Raw(`SELECT id, first_name, last_name, phone, email, country, language, timezone,
+		lifecycle_stage, total_orders, total_spent, attributes FROM contacts ORDER BY id LIMIT ?`, limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: sample contacts: %w", err)
+	}
+	return out, nil
+}
