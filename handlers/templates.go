@@ -338,12 +338,46 @@ func (h *Handlers) samples(ctx context.Context, chosen string) (templating.Conta
 	return contact, name, opts, fields, nil
 }
 
-func issuesView(issues []templating.Issue) []tv.Issue {
+func issuesView(t templating.Template, issues []templating.Issue) []tv.Issue {
 	out := make([]tv.Issue, len(issues))
 	for i, is := range issues {
-		out[i] = tv.Issue{Field: is.Field, Message: is.Message}
+		out[i] = tv.Issue{Field: is.Field, Label: issueLabel(t, is.Field), Message: is.Message}
 	}
 	return out
+}
+
+var indexedFieldRe = regexp.MustCompile(`^(buttons|variables\.body|variables\.buttons|variables\.header)\[(\d+)\]\.?(.*)$`)
+
+// issueLabel names an issue's field the way the composer labels it.
+func issueLabel(t templating.Template, field string) string {
+	fixed := map[string]string{"name": "Name", "language": "Language", "category": "Category",
+		"parameter_format": "Variables", "header.text": "Header text", "header.type": "Header",
+		"header.media_url": "Media URL", "body": "Body", "footer": "Footer", "buttons": "Buttons",
+		"variables.body": "Body examples", "variables.header": "Header example", "template": "Template"}
+	if l, ok := fixed[field]; ok {
+		return l
+	}
+	m := indexedFieldRe.FindStringSubmatch(field)
+	if m == nil {
+		return field
+	}
+	n, _ := strconv.Atoi(m[2])
+	switch m[1] {
+	case "buttons":
+		label := "Button " + strconv.Itoa(n+1)
+		if m[3] != "" {
+			label += " " + strings.ReplaceAll(m[3], "_", " ")
+		}
+		return label
+	case "variables.buttons":
+		return "Value of button " + strconv.Itoa(n+1)
+	case "variables.header":
+		return "Header variable"
+	}
+	if names := t.BodyVariables(); n < len(names) {
+		return "{{" + names[n] + "}} in the body"
+	}
+	return field
 }
 
 // fieldErrors turns issues into the form's per-field errors; the first
@@ -361,7 +395,7 @@ func fieldErrors(issues []templating.Issue) components.FieldErrors {
 func previewView(t templating.Template, contact templating.Contact, sampleName string, issues []templating.Issue) tv.Preview {
 	msg := templating.Preview(t, contact, nil)
 	pv := tv.Preview{HeaderType: msg.HeaderType, HeaderText: msg.HeaderText, HeaderMediaURL: msg.HeaderMediaURL,
-		Body: msg.Body, Footer: msg.Footer, SampleName: sampleName, Issues: issuesView(issues)}
+		Body: msg.Body, Footer: msg.Footer, SampleName: sampleName, Issues: issuesView(t, issues)}
 	for _, b := range msg.Buttons {
 		pv.Buttons = append(pv.Buttons, tv.PreviewButton{Type: b.Type, Text: b.Text, URL: b.URL, Tracked: b.Tracked})
 	}
@@ -572,7 +606,7 @@ func (h *Handlers) composerInvalid(c echo.Context, in composerInput, status stri
 	}
 	for k, v := range extra {
 		vm.Errors[k] = v
-		vm.Preview.Issues = append(vm.Preview.Issues, tv.Issue{Field: k, Message: v})
+		vm.Preview.Issues = append(vm.Preview.Issues, tv.Issue{Field: k, Label: issueLabel(in.Tmpl, k), Message: v})
 	}
 	p := h.page(c, "New template", "templates")
 	return render(c, http.StatusUnprocessableEntity, tv.Composer(p, vm), tv.ComposerBody(p, vm))

@@ -55,7 +55,9 @@ type VarRow struct {
 
 // Issue is one validation problem.
 type Issue struct {
-	Field, Message string
+	Field   string // the form field, e.g. "buttons[1].url"
+	Label   string // how the composer names it, e.g. "Button 2 url"
+	Message string
 }
 
 // PreviewButton is a button in the phone preview.

@@ -1408,7 +1408,7 @@ func PreviewPane(pv Preview, sample string, samples []Option) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var61 string
-				templ_7745c5c3_Var61, templ_7745c5c3_Err = templ.JoinStringErrs(is.Field)
+				templ_7745c5c3_Var61, templ_7745c5c3_Err = templ.JoinStringErrs(is.Label)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates.templ`, Line: 323, Col: 52}
 				}
