@@ -11,5 +11,12 @@
 // refused (Meta answered with an error body, or the connection was never made)
 // is safe to send again, while a request that may have reached Meta (timeout
 // after the request was written, reset connection, 5xx without a Meta body)
-// is reported as ErrOutcomeUnknown and must never be resent blindly.
+// is reported as ErrOutcomeUnknown and must never be resent blindly. The
+// distinction matters only for Send; read calls (templates, phone number) are
+// safe to repeat whatever the error.
+//
+// ClassifyError turns any error of this package into an Action (retry,
+// suppress the contact, pause the campaign, stop the sender, …); Classify
+// does the same for the error code of a failed status webhook. Both read
+// one table, in classify.go.
 package whatsapp

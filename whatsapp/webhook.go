@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +149,7 @@ func (f *FlexInt) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	n, err := strconv.ParseFloat(string(s), 64)
-	if err != nil || n > 1<<53 || n < -(1<<53) {
+	if err != nil || math.IsNaN(n) || n > 1<<53 || n < -(1<<53) {
 		return fmt.Errorf("want integer, got %q", string(s))
 	}
 	*f = FlexInt(n)

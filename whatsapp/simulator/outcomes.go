@@ -86,6 +86,7 @@ func (s *Server) delay(phone, salt string, lo, hi time.Duration) time.Duration {
 var asyncFailures = map[int][2]string{
 	131026: {"Message undeliverable", "Message Undeliverable."},
 	131049: {"This message was not delivered to maintain healthy ecosystem engagement.", "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."},
+	131050: {"Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.", "The user has stopped marketing messages from this business."},
 	131047: {"Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
 }
 
@@ -131,6 +132,8 @@ func (s *Server) scheduleLocked(rec Received, tmpl *whatsapp.Template) {
 	switch {
 	case out.NotOnWhatsApp:
 		failCode = 131026
+	case tmpl != nil && tmpl.Category == whatsapp.CategoryMarketing && s.marketingOff[rec.WAID]:
+		failCode = 131050
 	case out.MarketingCap && tmpl != nil && tmpl.Category == whatsapp.CategoryMarketing:
 		failCode = 131049
 	case tmpl == nil && now.Sub(s.windows[rec.WAID]) > 24*time.Hour:
@@ -232,7 +235,8 @@ func (s *Server) InjectInbound(from, text string) (string, error) {
 }
 
 // InjectUserPreference sends a user_preferences webhook: the user stopped
-// ("stop") or resumed ("resume") marketing messages inside WhatsApp.
+// ("stop") or resumed ("resume") marketing messages inside WhatsApp. While
+// stopped, MARKETING sends to the user fail asynchronously with 131050.
 func (s *Server) InjectUserPreference(from, value string) error {
 	id, ok := waID(from)
 	if !ok {
@@ -241,6 +245,10 @@ func (s *Server) InjectUserPreference(from, value string) error {
 	if value != "stop" && value != "resume" {
 		return fmt.Errorf("simulator: inject user preference: value must be stop or resume, got %q", value)
 	}
+	// From now on marketing sends to this user fail with 131050, until "resume".
+	s.mu.Lock()
+	s.marketingOff[id] = value == "stop"
+	s.mu.Unlock()
 	v := s.messagesValue()
 	v["contacts"] = []any{map[string]any{"profile": map[string]string{"name": "Sim User " + lastDigits(id, 4)}, "wa_id": id}}
 	v["user_preferences"] = []any{map[string]any{

@@ -34,6 +34,7 @@ type Server struct {
 	received       []Received
 	sameKey        map[string]int       // (wa_id, biz_opaque) → accepted count
 	windows        map[string]time.Time // wa_id → last inbound (customer service window)
+	marketingOff   map[string]bool      // wa_id → stopped marketing inside WhatsApp
 	taps           []URLTap
 	seq            uint64
 	sendTimes      []time.Time // accepted sends in the last second, for MPS
@@ -68,6 +69,7 @@ func New(cfg Config) *Server {
 		nextTemplateID: 3000000001,
 		sameKey:        map[string]int{},
 		windows:        map[string]time.Time{},
+		marketingOff:   map[string]bool{},
 		queue:          newEventQueue(),
 		client: &http.Client{
 			Timeout: 10 * time.Second,

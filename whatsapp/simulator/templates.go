@@ -19,6 +19,9 @@ func (s *Server) addTemplateLocked(def whatsapp.TemplateDefinition, status strin
 	if strings.EqualFold(def.ParameterFormat, whatsapp.ParameterFormatNamed) {
 		format = "NAMED"
 	}
+	if def.Category == whatsapp.CategoryAuthentication {
+		def.Components = authenticationText(def.Components)
+	}
 	t := &whatsapp.Template{
 		ID: strconv.FormatInt(s.nextTemplateID, 10), Name: def.Name, Language: def.Language,
 		Status: status, Category: def.Category, ParameterFormat: format,
@@ -28,6 +31,28 @@ func (s *Server) addTemplateLocked(def whatsapp.TemplateDefinition, status strin
 	s.nextTemplateID++
 	s.templates = append(s.templates, t)
 	return t
+}
+
+// authenticationText fills in the body and footer texts Meta fixes for
+// authentication templates, so sends are checked against {{1}} as in production.
+func authenticationText(comps []whatsapp.TemplateComponent) []whatsapp.TemplateComponent {
+	out := append([]whatsapp.TemplateComponent(nil), comps...)
+	for i, c := range out {
+		switch strings.ToUpper(c.Type) {
+		case whatsapp.TemplateBody:
+			if c.Text == "" {
+				out[i].Text = "*{{1}}* is your verification code."
+				if c.AddSecurityRecommendation {
+					out[i].Text += " For your security, do not share this code."
+				}
+			}
+		case whatsapp.TemplateFooter:
+			if c.Text == "" && c.CodeExpirationMinutes > 0 {
+				out[i].Text = fmt.Sprintf("This code expires in %d minutes.", c.CodeExpirationMinutes)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Server) findTemplateLocked(name, language string) *whatsapp.Template {
@@ -300,4 +325,35 @@ func topLevelFields(s string) []string {
 		}
 	}
 	return out
+}
+
+// SetTemplateQuality changes a template's quality score (GREEN, YELLOW, RED)
+// and sends the message_template_quality_update webhook. A RED score also
+// pauses the template, as Meta does, with its status webhook.
+func (s *Server) SetTemplateQuality(id, score string) error {
+	s.mu.Lock()
+	t := s.templateByIDLocked(id)
+	if t == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("simulator: set template quality: no template %s", id)
+	}
+	previous := t.Quality()
+	t.QualityScore = &whatsapp.QualityScore{Score: score, Date: time.Now().Unix()}
+	tid, _ := strconv.ParseInt(t.ID, 10, 64)
+	evs := []*event{{due: time.Now(), kind: evChange, field: whatsapp.FieldMessageTemplateQualityUpdate, value: map[string]any{
+		"previous_quality_score":    previous,
+		"new_quality_score":         score,
+		"message_template_id":       tid,
+		"message_template_name":     t.Name,
+		"message_template_language": t.Language,
+	}}}
+	if score == "RED" && t.Status == whatsapp.StatusApproved {
+		t.Status = whatsapp.StatusPaused
+		evs = append(evs, s.templateStatusEventLocked(t, "", ""))
+	}
+	s.mu.Unlock()
+	for _, ev := range evs {
+		s.queue.push(ev)
+	}
+	return nil
 }
