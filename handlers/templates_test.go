@@ -22,6 +22,7 @@ import (
 	"github.com/heraldhq/herald/handlers"
 	"github.com/heraldhq/herald/jobs"
 	"github.com/heraldhq/herald/models"
+	"github.com/heraldhq/herald/templating"
 	"github.com/heraldhq/herald/testdb"
 	"github.com/heraldhq/herald/whatsapp"
 	"github.com/heraldhq/herald/whatsapp/simulator"
@@ -516,6 +517,22 @@ func TestRoundTripThroughSimulator(t *testing.T) {
 	row, err = e.store.TemplateByID(ctx, row.ID)
 	if err != nil || row.Status != models.TemplateApproved {
 		t.Fatalf("after sync: %+v, %v", row, err)
+	}
+	// The approved template, rendered for a contact, is a send the Cloud API accepts.
+	tmpl, err := templating.FromColumns(templating.Columns{Name: row.Name, Language: row.Language, Category: row.Category,
+		ParameterFormat: row.ParameterFormat, Header: row.Header, Body: row.Body, Footer: row.Footer, Buttons: row.Buttons, Variables: row.Variables})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, comps, err := templating.Render(tmpl, templating.Contact{FirstName: "Carla"}, map[string]string{"slug": "shoes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Send(ctx, whatsapp.Message{To: "5511987654321", Template: &whatsapp.TemplateMessage{Name: row.Name, Language: row.Language, Components: comps}}); err != nil {
+		t.Errorf("simulator refused the rendered send: %v", err)
+	}
+	if len(msg.Links) != 1 || msg.Links[0].Destination != "https://shop.example.com/sale/shoes" {
+		t.Errorf("tracked links = %+v", msg.Links)
 	}
 	// The simulator's hello_world, made "in WhatsApp Manager", was imported.
 	if hw, err := e.store.TemplateByNameLanguage(ctx, cfg.WABAID, "hello_world", "en_US"); err != nil || hw.Status != models.TemplateApproved {
