@@ -45,7 +45,7 @@ func TestSimulatorAcceptsEveryKind(t *testing.T) {
 		{Name: "kind_otp", Language: "en", Category: CategoryAuthentication, Buttons: []Button{{Type: ButtonOTP, Text: "Copy code"}},
 			Variables: Variables{Buttons: map[int]VariableMapping{0: {Campaign: "code"}}}},
 		{Name: "kind_tracked", Language: "en", Category: CategoryMarketing, Body: "Sale today.",
-			Buttons:   []Button{{Type: ButtonQuickReply, Text: "Show me"}, {Type: ButtonQuickReply, Text: "Later"}, {Type: ButtonURL, Text: "Shop", URL: "https://shop.example.com/sale", Track: true}}},
+			Buttons: []Button{{Type: ButtonQuickReply, Text: "Show me"}, {Type: ButtonQuickReply, Text: "Later"}, {Type: ButtonURL, Text: "Shop", URL: "https://shop.example.com/sale", Track: true}}},
 	}
 	for _, tmpl := range tests {
 		t.Run(tmpl.Name, func(t *testing.T) {
