@@ -154,3 +154,25 @@ func TestFromMeta(t *testing.T) {
 		t.Errorf("FromMeta = %+v", got)
 	}
 }
+
+func TestColumnsRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, tmpl := range []Template{validTemplate(), {Name: "plain", Language: "en", Category: CategoryUtility, ParameterFormat: FormatPositional, Body: "Hello."}} {
+		cols, err := tmpl.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (tmpl.Header == nil) != (cols.Header == nil) || cols.Buttons == "" || cols.Variables == "" {
+			t.Errorf("%s: columns %+v", tmpl.Name, cols)
+		}
+		back, err := FromColumns(cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(tmpl)
+		b, _ := json.Marshal(back)
+		if string(a) != string(b) {
+			t.Errorf("round trip changed\n%s\n%s", a, b)
+		}
+	}
+}
