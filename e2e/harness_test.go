@@ -282,6 +282,7 @@ func (p *page) setValue(css, value string) {
 func (p *page) text(css string) string { p.t.Helper(); return run(p, chromedp.Text(chromedp.CSS(css))) }
 func (p *page) location() string       { p.t.Helper(); return run(p, chromedp.Location()) }
 func (p *page) eval(js string) any     { p.t.Helper(); return run(p, chromedp.Evaluate[any](js)) }
+
 // waitText polls until the element's text contains want. It reads through
 // JavaScript, so a page that is still loading or just swapped by htmx is
 // retried instead of failing on a stale node.
@@ -303,6 +304,22 @@ func (p *page) waitText(css, want string) {
 		time.Sleep(150 * time.Millisecond)
 	}
 	p.fail(fmt.Errorf("%s shows %q, waited for %q", css, got, want))
+}
+
+// waitJS polls a JavaScript expression until it is true.
+func (p *page) waitJS(expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(actionTimeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	p.fail(fmt.Errorf("timed out waiting for %s", expr))
 }
 
 // screenshot saves the current page under e2e/screenshots/<test>-<name>.png.

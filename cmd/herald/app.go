@@ -70,6 +70,11 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 			log.Warn("sender check failed", "phone_number_id", cfg.WhatsApp.PhoneNumberID, "err", err)
 		}
 	}()
+	// Templates approved, paused or created in Meta's tools show up within
+	// minutes even if a webhook was missed.
+	if err := runner.Periodic("templates-sync", "@every 5m", jobs.TemplateSyncJob(store, a.client, cfg.WhatsApp.WABAID)); err != nil {
+		return nil, err
+	}
 	if err := runner.Periodic("prune-login-attempts", "@hourly", store.PruneLoginAttempts); err != nil {
 		return nil, err
 	}
