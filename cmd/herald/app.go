@@ -69,6 +69,9 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 		if err != nil {
 			log.Warn("sender check failed", "phone_number_id", cfg.WhatsApp.PhoneNumberID, "err", err)
 		}
+		if _, err := jobs.SyncTemplates(ctx, store, a.client, cfg.WhatsApp.WABAID); err != nil {
+			log.Warn("template sync failed", "err", err)
+		}
 	}()
 	// Templates approved, paused or created in Meta's tools show up within
 	// minutes even if a webhook was missed.
