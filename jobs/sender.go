@@ -260,6 +260,14 @@ func (e *Engine) SendRound(ctx context.Context) (bool, error) {
 		_, err := e.store.CompleteFinishedCampaigns(ctx)
 		return false, err
 	}
+	// RETURNING does not keep the claim's order: restore it, so the
+	// priority lane wins the pair-rate and cap checks within the batch.
+	slices.SortStableFunc(claimed, func(a, b models.ClaimedMessage) int {
+		if a.Priority != b.Priority {
+			return b.Priority - a.Priority
+		}
+		return compareInt(a.ID, b.ID)
+	})
 	// Outcomes must be written even when ctx ends mid-round.
 	wctx := context.WithoutCancel(ctx)
 	jobs, err := e.prepare(ctx, wctx, claimed)
@@ -536,11 +544,16 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 	halts := &halts{campaigns: map[int64]string{}, senders: map[int64]string{}}
 	go func() { writerDone <- e.writeResults(wctx, results, halts) }()
 
+	// Slots are taken for a whole chunk before it is marked sending, so a
+	// row is "sending" only once its request can leave at once: after a
+	// crash, unknown rows are those truly in flight. Chunks are half the
+	// slots, so the next chunk is marked while the previous one is out.
 	sem := make(chan struct{}, conc)
+	chunkSize := max(conc/2, 1)
 	var wg sync.WaitGroup
 	var unsent []models.ClaimedMessage
 	for start := 0; start < len(jobs); {
-		chunk := e.nextChunk(jobs[start:], conc)
+		chunk := e.nextChunk(jobs[start:], chunkSize)
 		start += len(chunk)
 		if ctx.Err() != nil {
 			for _, j := range chunk {
@@ -571,6 +584,9 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 			}
 			continue
 		}
+		for range ready {
+			sem <- struct{}{}
+		}
 		ids := make([]int64, len(ready))
 		var links []models.NewLink
 		for i, j := range ready {
@@ -581,6 +597,7 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 		if err != nil {
 			for _, j := range ready {
 				unsent = append(unsent, j.msg)
+				<-sem
 			}
 			e.cfg.Log.Error("mark sending", "err", err)
 			continue
@@ -591,9 +608,9 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 		}
 		for _, j := range ready {
 			if !ok[j.msg.ID] {
+				<-sem
 				continue // the rescuer took it back; someone else sends it
 			}
-			sem <- struct{}{}
 			wg.Add(1)
 			go func(j *job) {
 				defer wg.Done()
@@ -730,7 +747,12 @@ func (e *Engine) outcome(r result, fx *sideEffects, h *halts) models.SendOutcome
 			limit = min(limit, cl.MaxAttempts)
 		}
 		at := r.at.Add(cl.Delay(attempts - 1))
-		if attempts >= limit {
+		if cl.Scope == whatsapp.ScopeSender || cl.Scope == whatsapp.ScopeAccount {
+			// Throttled as a whole: slow down, but this message has not
+			// used up a try.
+			o.Refund = true
+			at = r.at.Add(cl.Backoff)
+		} else if attempts >= limit {
 			return fail(fmt.Sprintf("%s (gave up after %d attempts)", cl.Reason, attempts))
 		}
 		if !deadlineOK(at) {

@@ -289,6 +289,9 @@ type SendOutcome struct {
 	Reason    string
 	SendAfter time.Time
 	At        time.Time
+	// Refund does not count this attempt against the message's retry limit:
+	// the sender was throttled, the recipient did nothing wrong.
+	Refund bool
 }
 
 // RecordOutcomes writes the outcomes of a batch of sends, their history
@@ -315,11 +318,15 @@ func (s *Store) RecordOutcomes(ctx context.Context, list []SendOutcome) error {
 			w := o.WAMID
 			wamid = &w
 		}
-		rows[i] = []any{o.ID, o.Status, wamid, o.ErrorCode, truncate(o.Reason, 500), after, at}
+		refund := 0
+		if o.Refund {
+			refund = 1
+		}
+		rows[i] = []any{o.ID, o.Status, wamid, o.ErrorCode, truncate(o.Reason, 500), after, at, refund}
 	}
 	return s.retryTx(ctx, func(tx *Store) error {
 		cte, args := valuesCTE(s.dialect, "v", []valueCol{{"id", "BIGINT"}, {"status", "TEXT"}, {"wamid", "TEXT"},
-			{"code", "INTEGER"}, {"reason", "TEXT"}, {"after", "TIMESTAMPTZ"}, {"at", "TIMESTAMPTZ"}}, rows)
+			{"code", "INTEGER"}, {"reason", "TEXT"}, {"after", "TIMESTAMPTZ"}, {"at", "TIMESTAMPTZ"}, {"refund", "INTEGER"}}, rows)
 		args = append(args, now)
 		var changed []struct {
 			ID         int64
@@ -332,7 +339,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, list []SendOutcome) error {
 			failed_at = CASE WHEN v.status = 'failed' THEN v.at ELSE messages.failed_at END,
 			error_code = v.code, status_reason = v.reason,
 			send_after = CASE WHEN v.status = 'pending' THEN v.after ELSE messages.send_after END,
-			claimed_by = '', updated_at = ?
+			attempts = messages.attempts - v.refund, claimed_by = '', updated_at = ?
 			FROM v WHERE messages.id = v.id AND messages.status = 'sending'
 			RETURNING messages.id, messages.campaign_id, messages.status`, args...).Scan(&changed).Error
 		if err != nil {
