@@ -582,3 +582,57 @@ func LocalInstant(date, clock string, loc *time.Location) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// PricingKey is the settings key of the price table used for estimates.
+const PricingKey = "pricing"
+
+// Price is what one delivered message costs in a market, in USD, per category.
+type Price struct {
+	Marketing      float64 `json:"marketing"`
+	Utility        float64 `json:"utility"`
+	Authentication float64 `json:"authentication"`
+}
+
+// For returns the price of category.
+func (p Price) For(category string) float64 {
+	switch category {
+	case "MARKETING":
+		return p.Marketing
+	case "AUTHENTICATION":
+		return p.Authentication
+	}
+	return p.Utility
+}
+
+// Pricing maps ISO country codes (and "*" for the rest) to prices.
+type Pricing map[string]Price
+
+// DefaultPricing is Meta's illustrative card (October 2026 rates, see the
+// WhatsApp reference): a starting point the admin edits in Settings.
+func DefaultPricing() Pricing {
+	na := Price{Marketing: 0.025, Utility: 0.0034, Authentication: 0.0034}
+	return Pricing{
+		"IN": {0.0118, 0.0014, 0.0014}, "BR": {0.0625, 0.0068, 0.0068}, "MX": {0.0397, 0.0085, 0.0085},
+		"CO": {0.0125, 0.0008, 0.0008}, "ID": {0.0411, 0.025, 0.025}, "GB": {0.0635, 0.022, 0.022},
+		"DE": {0.1365, 0.055, 0.055}, "US": na, "CA": na, "*": {0.06, 0.01, 0.01},
+	}
+}
+
+// PriceOf is the price for a country, falling back to "*".
+func (p Pricing) PriceOf(country, category string) float64 {
+	if v, ok := p[country]; ok {
+		return v.For(category)
+	}
+	return p["*"].For(category)
+}
+
+// Pricing reads the price table, with defaults.
+func (s *Store) Pricing(ctx context.Context) (Pricing, error) {
+	p := DefaultPricing()
+	var saved Pricing
+	ok, err := s.GetSetting(ctx, PricingKey, &saved)
+	if err != nil || !ok {
+		return p, err
+	}
+	return saved, nil
+}
