@@ -76,7 +76,7 @@ func TierLimit(tier string) int {
 // EngineConfig tunes the send engine; zero fields take the defaults.
 type EngineConfig struct {
 	ClaimBatch   int           // messages claimed per round; default 500
-	Concurrency  int           // requests in flight per worker goroutine; default 32
+	Concurrency  int           // requests in flight per worker goroutine; default 128
 	ClaimStale   time.Duration // rescuer returns claims older than this; default 2 min
 	SendingStale time.Duration // rescuer turns sends older than this unknown; default 5 min
 	MaxAttempts  int           // retries of retryable errors before failing; default 8
@@ -91,7 +91,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 		c.ClaimBatch = 500
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 32
+		c.Concurrency = 128
 	}
 	if c.ClaimStale <= 0 {
 		c.ClaimStale = 2 * time.Minute

@@ -245,6 +245,15 @@ func (s *Store) MarkSending(ctx context.Context, instance string, ids []int64, l
 	}
 	now := time.Now().UTC()
 	var moved []int64
+	if len(links) == 0 {
+		// One statement commits on its own: one round trip per chunk.
+		err := s.db.WithContext(ctx).Raw(`UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?
+			WHERE id IN ? AND status = 'claimed' AND claimed_by = ? RETURNING id`, now, now, ids, instance).Scan(&moved).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: mark sending: %w", err)
+		}
+		return moved, nil
+	}
 	err := s.retryTx(ctx, func(tx *Store) error {
 		moved = moved[:0]
 		err := tx.db.WithContext(ctx).Raw(`UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?
@@ -325,6 +334,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, list []SendOutcome) error {
 		rows[i] = []any{o.ID, o.Status, wamid, o.ErrorCode, truncate(o.Reason, 500), after, at, refund}
 	}
 	return s.retryTx(ctx, func(tx *Store) error {
+		if err := tx.relaxedCommit(ctx); err != nil {
+			return err
+		}
 		cte, args := valuesCTE(s.dialect, "v", []valueCol{{"id", "BIGINT"}, {"status", "TEXT"}, {"wamid", "TEXT"},
 			{"code", "INTEGER"}, {"reason", "TEXT"}, {"after", "TIMESTAMPTZ"}, {"at", "TIMESTAMPTZ"}, {"refund", "INTEGER"}}, rows)
 		args = append(args, now)
@@ -371,6 +383,22 @@ func (s *Store) RecordOutcomes(ctx context.Context, list []SendOutcome) error {
 		}
 		return tx.applyDeltas(ctx, ds)
 	})
+}
+
+// relaxedCommit lets this transaction commit without waiting for its WAL
+// to reach disk (Postgres synchronous_commit off, for this transaction
+// only). Used where losing the last moments of writes in a database crash
+// is safe: an outcome that is lost leaves its row "sending", which the
+// rescuer turns unknown, never into a second send. Marking rows sending,
+// which must be durable before a request leaves, keeps the full commit.
+func (s *Store) relaxedCommit(ctx context.Context) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
+		return fmt.Errorf("models: relax commit: %w", err)
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

@@ -6,7 +6,11 @@ package models
 // with the ledger (campaign_stats), the live-instance heartbeat the throttle
 // divides a sender's rate by, and the indexes the send workers lean on:
 // a partial index over due rows in claim order, and lookups by status for
-// the rescuer and by contact and send time for caps and pair rate.
+// the rescuer and by sender and send time for the messaging-limit tier.
+// Every ledger row is updated three times on its way out (claimed, sending,
+// sent), and each update of an indexed column writes every index anew, so
+// the core messages_due index, which the partial claim index replaces, goes;
+// recipients' recent sends are read through messages_contact.
 var campaignsMigrations = []migration{
 	{Version: 500, Name: "campaigns_delivery_engine", Up: `
 ALTER TABLE campaigns ADD COLUMN quiet_start TEXT NOT NULL DEFAULT '';
@@ -44,6 +48,6 @@ CREATE TABLE instances (
 );
 CREATE INDEX messages_pending_due ON messages (priority DESC, send_after) WHERE status = 'pending';
 CREATE INDEX messages_inflight ON messages (status, claimed_at) WHERE status IN ('claimed', 'sending');
-CREATE INDEX messages_contact_sent ON messages (contact_id, sent_at) WHERE sent_at IS NOT NULL;
+DROP INDEX messages_due;
 CREATE INDEX messages_sender_sent ON messages (sender_id, sent_at) WHERE sent_at IS NOT NULL`},
 }
