@@ -187,24 +187,28 @@ func (s *Store) launchRun(ctx context.Context, campaignID int64, scheduledFor, n
 	if base.Before(now) {
 		base = now
 	}
+	rules, err := s.DeliveryRules(ctx)
+	if err != nil {
+		return res, err
+	}
+	sendAfter, sendArgs, deferred, err := s.sendAfterByZone(ctx, c, category, rules, aud, status, base, now)
+	if err != nil {
+		return res, err
+	}
+	res.Deferred = deferred
 	insert := `INSERT INTO messages (campaign_id, run_id, contact_id, sender_id, template_id, variant, to_phone, category,
 		priority, status, status_reason, send_after, expires_at, created_at, updated_at)
-		SELECT ?, ?, c.id, ?, ` + template + `, ` + variant + `, c.phone, ?, ?, ` + status + `, ` + reason + `, ?, ?, ?, ?
+		SELECT ?, ?, c.id, ?, ` + template + `, ` + variant + `, c.phone, ?, ?, ` + status + `, ` + reason + `, ` + sendAfter + `, ?, ?, ?
 		FROM contacts c WHERE ` + aud.where
-	args := append([]any{c.ID, res.RunID, c.SenderID, category, c.Priority, base, c.Deadline, now, now}, aud.args...)
+	args := []any{c.ID, res.RunID, c.SenderID, category, c.Priority}
+	args = append(args, sendArgs...)
+	args = append(args, c.Deadline, now, now)
+	args = append(args, aud.args...)
 	ins := db.Exec(insert, args...)
 	if ins.Error != nil {
 		return res, fmt.Errorf("models: launch campaign %d: snapshot audience: %w", campaignID, ins.Error)
 	}
 	res.Targeted = ins.RowsAffected
-
-	rules, err := s.DeliveryRules(ctx)
-	if err != nil {
-		return res, err
-	}
-	if err := s.scheduleByTimezone(ctx, c, category, rules, res.RunID, base, now, &res); err != nil {
-		return res, err
-	}
 
 	var groups []struct {
 		Status       string
@@ -238,25 +242,35 @@ func (s *Store) launchRun(ctx context.Context, campaignID int64, scheduledFor, n
 	return res, nil
 }
 
-// scheduleByTimezone sets send_after per distinct contact time zone: the
-// local-time instant for local_time schedules, and the end of quiet hours
-// for marketing due inside them. Contacts without a (valid) zone use the
-// campaign's zone, else the delivery rules' default.
-func (s *Store) scheduleByTimezone(ctx context.Context, c *Campaign, category string, rules DeliveryRules, runID int64, base, now time.Time, res *RunResult) error {
+// sendAfterByZone returns the SQL expression (and its arguments) for each
+// recipient's send_after: base, or per distinct contact time zone the
+// local-time instant (local_time schedules) moved to the end of quiet hours
+// for marketing due inside them. The zones are read once from the audience
+// and the times computed in Go, so the snapshot INSERT writes every row's
+// final send_after and no second pass over the ledger is needed. Contacts
+// without a (valid) zone use the campaign's zone, else the rules' default.
+// It also returns how many to-be-sent recipients quiet hours defer.
+func (s *Store) sendAfterByZone(ctx context.Context, c *Campaign, category string, rules DeliveryRules, aud audience, status string, base, now time.Time) (string, []any, int64, error) {
+	ts := "?"
+	if s.dialect == Postgres {
+		ts = "CAST(? AS TIMESTAMPTZ)"
+	}
 	local := c.Schedule.Type == ScheduleLocalTime
 	quiet := QuietHours{}
 	if c.RespectQuietHours && c.Priority <= 0 && category == "MARKETING" {
 		quiet = QuietHoursFor(c, rules)
 	}
 	if !local && quiet.Start == quiet.End {
-		return nil
+		return ts, []any{base}, 0, nil
 	}
-	db := s.db.WithContext(ctx)
-	var zones []string
-	err := db.Raw(`SELECT DISTINCT c.timezone FROM messages m JOIN contacts c ON c.id = m.contact_id
-		WHERE m.run_id = ? AND m.status = 'pending'`, runID).Scan(&zones).Error
+	var zones []struct {
+		Timezone string
+		Pending  int64
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT c.timezone AS timezone, SUM(CASE WHEN `+status+` = 'pending' THEN 1 ELSE 0 END) AS pending
+		FROM contacts c WHERE `+aud.where+` GROUP BY c.timezone`, aud.args...).Scan(&zones).Error
 	if err != nil {
-		return fmt.Errorf("models: launch campaign %d: time zones: %w", c.ID, err)
+		return "", nil, 0, fmt.Errorf("models: launch campaign %d: time zones: %w", c.ID, err)
 	}
 	fallback := time.UTC
 	for _, name := range []string{c.Timezone, rules.DefaultTimezone} {
@@ -268,36 +282,39 @@ func (s *Store) scheduleByTimezone(ctx context.Context, c *Campaign, category st
 			break
 		}
 	}
-	for _, zone := range zones {
+	var b strings.Builder
+	var args []any
+	var deferred int64
+	b.WriteString("CASE c.timezone")
+	for _, z := range zones {
 		loc := fallback
-		if zone != "" {
-			if l, err := time.LoadLocation(zone); err == nil {
+		if z.Timezone != "" {
+			if l, err := time.LoadLocation(z.Timezone); err == nil {
 				loc = l
 			}
 		}
 		due := base
 		if local {
 			if due, err = LocalInstant(c.Schedule.Date, c.Schedule.Time, loc); err != nil {
-				return err
+				return "", nil, 0, err
 			}
 			if due.Before(now) {
 				due = now
 			}
 		}
-		deferred := quiet.Defer(due, loc)
-		if deferred.Equal(base) {
+		at := quiet.Defer(due, loc)
+		if !at.Equal(due) {
+			deferred += z.Pending
+		}
+		if at.Equal(base) {
 			continue
 		}
-		upd := db.Exec(`UPDATE messages SET send_after = ? WHERE run_id = ? AND status = 'pending'
-			AND contact_id IN (SELECT id FROM contacts WHERE timezone = ?)`, deferred, runID, zone)
-		if upd.Error != nil {
-			return fmt.Errorf("models: launch campaign %d: schedule zone %q: %w", c.ID, zone, upd.Error)
-		}
-		if !deferred.Equal(due) {
-			res.Deferred += upd.RowsAffected
-		}
+		b.WriteString(" WHEN ? THEN " + ts)
+		args = append(args, z.Timezone, at)
 	}
-	return nil
+	b.WriteString(" ELSE " + ts + " END")
+	args = append(args, base)
+	return b.String(), args, deferred, nil
 }
 
 // LaunchCampaign starts a draft (or re-arms nothing else): "now" and
