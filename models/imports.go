@@ -595,6 +595,12 @@ func (s *Store) importBatchPostgres(ctx context.Context, im *Import, worker stri
 	err = conn.Raw(func(driverConn any) error {
 		c := driverConn.(*stdlib.Conn).Conn()
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			// The batch and its progress commit together, so a batch lost
+			// in a database crash is read again from the file on resume:
+			// the commit need not wait for the disk.
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return fmt.Errorf("relax commit: %w", err)
+			}
 			var err error
 			counts, err = s.importBatchTx(ctx, pgxBatchDB{tx}, im, worker, rows, b)
 			return err
