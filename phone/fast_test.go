@@ -55,7 +55,7 @@ func slowParse(s string) (Number, error) {
 func BenchmarkParseInternational(b *testing.B) {
 	nums := make([]string, 1000)
 	for i := range nums {
-		nums[i] = "+55119" + strconv.Itoa(10000000+i*7919)[:8]
+		nums[i] = "+55119" + strconv.Itoa(10000000 + i*7919)[:8]
 	}
 	for i := 0; b.Loop(); i++ {
 		if _, err := Parse(nums[i%len(nums)], ""); err != nil {
