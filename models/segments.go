@@ -83,11 +83,12 @@ func checkSegmentName(name string) (string, error) {
 
 // normalizeRules validates rules with the store's own segments and returns
 // them compacted; nil or empty means everyone.
-func (s *Store) normalizeRules(ctx context.Context, rules json.RawMessage) (string, error) {
+func (s *Store) normalizeRules(ctx context.Context, rules json.RawMessage, self int64) (string, error) {
 	if len(strings.TrimSpace(string(rules))) == 0 || string(rules) == "null" {
 		return string(EmptyRules), nil
 	}
-	if _, _, err := s.CompileRules(ctx, rules); err != nil {
+	_, _, err := Compile(rules, CompileOptions{Dialect: s.dialect, Segments: s.segmentSource(ctx), Self: self})
+	if err != nil {
 		return "", err
 	}
 	var buf bytes.Buffer
@@ -103,7 +104,7 @@ func (s *Store) CreateSegment(ctx context.Context, in SegmentInput) (*Segment, e
 	if err != nil {
 		return nil, err
 	}
-	rules, err := s.normalizeRules(ctx, in.Rules)
+	rules, err := s.normalizeRules(ctx, in.Rules, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -205,10 +206,7 @@ func (s *Store) UpdateSegment(ctx context.Context, id int64, p SegmentPatch) (*S
 		if seg.Kind == SegmentStatic {
 			return nil, fmt.Errorf("models: segment %d is a static list; its rules cannot change: %w", id, ErrInvalid)
 		}
-		if slices.Contains(s.segmentRefs(ctx, p.Rules), id) {
-			return nil, RuleErrors{{Path: "", Message: "a segment cannot include itself"}}
-		}
-		if rules, err = s.normalizeRules(ctx, p.Rules); err != nil {
+		if rules, err = s.normalizeRules(ctx, p.Rules, id); err != nil {
 			return nil, err
 		}
 		rulesChanged = true
