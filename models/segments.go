@@ -666,3 +666,19 @@ func (s *Store) DistinctValues(ctx context.Context, field string) ([]string, err
 	}
 	return values, nil
 }
+
+// CampaignChoice is a campaign as the engagement condition's dropdown lists it.
+type CampaignChoice struct {
+	ID   int64
+	Name string
+}
+
+// SegmentCampaignChoices lists the newest campaigns (up to 200) for
+// engagement conditions.
+func (s *Store) SegmentCampaignChoices(ctx context.Context) ([]CampaignChoice, error) {
+	var out []CampaignChoice
+	if err := s.db.WithContext(ctx).Raw(`SELECT id, name FROM campaigns ORDER BY id DESC LIMIT 200`).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: campaigns for segments: %w", err)
+	}
+	return out, nil
+}
