@@ -108,7 +108,7 @@ func renumber(n views.Node, path string, depth int) views.Node {
 	return n
 }
 
-// fixOperator picks a fitting operator when the field changed under it.
+// fixOperators picks fitting operators where a field changed under them.
 func fixOperators(n *views.Node) {
 	if n.IsGroup() {
 		for i := range n.Children {
@@ -139,8 +139,11 @@ func fixOperators(n *views.Node) {
 	}
 	if !slices.Contains(ops, n.Op) {
 		n.Op = ops[0]
-		if n.Kind == "field" {
+		switch n.Kind {
+		case "field":
 			n.Values, n.Value2 = nil, ""
+		case "event":
+			n.Values = []string{"1"} // a new event condition starts as "at least once"
 		}
 	}
 }

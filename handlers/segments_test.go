@@ -148,7 +148,7 @@ func builderForm() url.Values {
 	return url.Values{
 		"name": {"Brazil VIP"}, "r.t": {"all"},
 		"r.0.t": {"cond"}, "r.0.field": {"country"}, "r.0.op": {"eq"}, "r.0.value": {"BR"},
-		"r.1.t": {"any"},
+		"r.1.t":   {"any"},
 		"r.1.0.t": {"cond"}, "r.1.0.field": {"tags"}, "r.1.0.op": {"contains"}, "r.1.0.value": {"vip"},
 	}
 }

@@ -109,12 +109,12 @@ type Preview struct {
 
 // SampleRow is one contact of the sample.
 type SampleRow struct {
-	ID                                int64
-	Name, Phone, Country, Stage       string
-	Reachability                      string
-	OptIn                             bool
-	Spent                             string
-	LastActive                        string
+	ID                          int64
+	Name, Phone, Country, Stage string
+	Reachability                string
+	OptIn                       bool
+	Spent                       string
+	LastActive                  string
 }
 
 // EditView is the builder page of a new or saved segment.
