@@ -41,16 +41,16 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
 	// Start the browser on ctx itself: a browser started by a Run with a
 	// shorter-lived context would close with it.
-	if err := chromedp.Run(ctx); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return ctx
 }
 
-// step is one named action of a browser journey.
+// step is one named part of a browser journey.
 type step struct {
-	name   string
-	action chromedp.Action
+	name    string
+	actions []chromedp.Action[chromedp.Void]
 }
 
 // runSteps runs the steps in order, each with its own time limit, and
@@ -59,7 +59,7 @@ func runSteps(t *testing.T, ctx context.Context, steps []step) {
 	t.Helper()
 	for _, s := range steps {
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err := chromedp.Run(sctx, s.action)
+		err := chromedp.Do(sctx, s.actions...)
 		cancel()
 		if err != nil {
 			t.Fatalf("step %q: %v", s.name, err)
@@ -74,8 +74,7 @@ func screenshotOnFailure(t *testing.T, ctx context.Context) {
 		if !t.Failed() {
 			return
 		}
-		var png []byte
-		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 80)); err == nil {
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 			file := filepath.Join(os.TempDir(), fmt.Sprintf("herald-%s.png", t.Name()))
 			_ = os.WriteFile(file, png, 0o600)
 			t.Logf("screenshot: %s", file)
@@ -84,14 +83,14 @@ func screenshotOnFailure(t *testing.T, ctx context.Context) {
 }
 
 // waitCount waits until the live count shows want.
-func waitCount(want string) chromedp.Action {
-	return chromedp.Poll(fmt.Sprintf(`(() => { const el = document.querySelector('#segment-preview .stat-value'); return !!el && el.textContent.trim() === %q; })()`, want),
-		nil, chromedp.WithPollingTimeout(15*time.Second))
+func waitCount(want string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector('#segment-preview .stat-value'); return !!el && el.textContent.trim() === %q; })()`, want),
+		chromedp.WithPollingTimeout(15*time.Second))
 }
 
 // pick sets a select's value and fires change, as a user's choice would.
-func pick(selector, value string) chromedp.Action {
-	return chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q; el.dispatchEvent(new Event('change', {bubbles: true})); })()`, selector, value), nil)
+func pick(selector, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q; el.dispatchEvent(new Event('change', {bubbles: true})); })()`, selector, value))
 }
 
 // TestBrowserBuildsTwoGroupSegment is the marketer's journey: build a
@@ -107,43 +106,45 @@ func TestBrowserBuildsTwoGroupSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := e.srv.URL
-	var heading string
 	runSteps(t, ctx, []step{
-		{"sign in", chromedp.Tasks{
+		{"sign in", []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(base + "/login"),
 			chromedp.SendKeys(`input[name="email"]`, "m@example.com"),
 			chromedp.SendKeys(`input[name="password"]`, "password-for-tests"),
 			chromedp.Submit(`input[name="password"]`),
 			chromedp.WaitVisible(`nav[aria-label="Main"]`),
 		}},
-		{"open the builder", chromedp.Tasks{chromedp.Navigate(base + "/segments/new"), waitCount("4")}},
+		{"open the builder", []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/segments/new"), waitCount("4")}},
 		// First group: the root, with "country is any of BR".
-		{"add a condition", chromedp.Tasks{
+		{"add a condition", []chromedp.Action[chromedp.Void]{
 			chromedp.Click(`#f-r-group .rule-actions button:first-child`),
 			chromedp.WaitVisible(`input[name="r.0.value"]`),
 		}},
-		{"type BR", chromedp.Tasks{chromedp.SendKeys(`input[name="r.0.value"]`, "BR"), waitCount("2")}},
+		{"type BR", []chromedp.Action[chromedp.Void]{chromedp.SendKeys(`input[name="r.0.value"]`, "BR"), waitCount("2")}},
 		// Second group: "any of: tags include vip".
-		{"add a group", chromedp.Tasks{
+		{"add a group", []chromedp.Action[chromedp.Void]{
 			chromedp.Click(`#f-r-group > .rule-group-head .rule-actions button:nth-child(2)`),
 			chromedp.WaitVisible(`#f-r-1-group select[name="r.1.0.field"]`),
 		}},
-		{"pick tags", chromedp.Tasks{
+		{"pick tags", []chromedp.Action[chromedp.Void]{
 			pick(`select[name="r.1.0.field"]`, "tags"),
 			chromedp.WaitReady(`select[name="r.1.0.op"] option[value="contains"]`),
 			chromedp.WaitVisible(`input[name="r.1.0.value"]`),
 		}},
-		{"type vip", chromedp.Tasks{chromedp.SendKeys(`input[name="r.1.0.value"]`, "vip"), waitCount("1")}},
+		{"type vip", []chromedp.Action[chromedp.Void]{chromedp.SendKeys(`input[name="r.1.0.value"]`, "vip"), waitCount("1")}},
 		// Switching the root to "any" widens it: BR or vip.
-		{"switch root to any", chromedp.Tasks{pick(`select[name="r.t"]`, "any"), waitCount("3")}},
-		{"save", chromedp.Tasks{
+		{"switch root to any", []chromedp.Action[chromedp.Void]{pick(`select[name="r.t"]`, "any"), waitCount("3")}},
+		{"save", []chromedp.Action[chromedp.Void]{
 			chromedp.SendKeys(`input[name="name"]`, "LatAm or VIP"),
 			chromedp.Click(`#segment-form > button[type="submit"]`),
 			chromedp.WaitVisible(`.flash-success`),
-			chromedp.Text(`h1`, &heading),
 			waitCount("3"),
 		}},
 	})
+	heading, err := chromedp.Run(ctx, chromedp.Text(`h1`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if heading != "LatAm or VIP" {
 		t.Fatalf("saved page heading %q", heading)
 	}

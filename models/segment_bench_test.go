@@ -81,7 +81,7 @@ func seedBenchPostgres(b *testing.B, s *models.Store, n int) {
 		SELECT '+1' || lpad(g::text, 12, '0'),
 			(ARRAY['BR','MX','US','GB','IN','DE','FR','AR','CO','CL'])[1 + g % 10],
 			CASE WHEN g % 7 = 0 THEN '["vip","newsletter"]'::jsonb WHEN g % 3 = 0 THEN '["newsletter"]'::jsonb ELSE '[]'::jsonb END,
-			(g * 7919 % 100000) / 100.0, g % 9, g % 4 <> 0,
+			(g::bigint * 7919 % 100000) / 100.0, g % 9, g % 4 <> 0,
 			CASE WHEN g % 20 = 0 THEN 'opted_out' ELSE 'reachable' END,
 			(ARRAY['lead','new','active','at_risk','churned'])[1 + g % 5],
 			now() - (g % 700) * interval '1 day', now(), now() - (g % 120) * interval '1 day',
