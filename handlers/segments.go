@@ -24,9 +24,6 @@ const segmentCountMaxAge = 10 * time.Minute
 // sampleSize is how many matching contacts the builder shows.
 const sampleSize = 10
 
-// maxUploadBytes bounds a phone-list upload (about a million numbers).
-const maxUploadBytes = 32 << 20
-
 // segmentsRoutes registers the segments pages and API endpoints.
 func (h *Handlers) segmentsRoutes(r routes) {
 	r.view("/segments", h.segmentsList)
@@ -454,7 +451,8 @@ func (h *Handlers) segmentDelete(c echo.Context) error {
 
 func (h *Handlers) segmentUpload(c echo.Context) error {
 	ctx := c.Request().Context()
-	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxUploadBytes)
+	// The CSRF check has parsed the multipart form already (large files
+	// spill to disk); ReadPhoneList caps the numbers at MaxPhoneList.
 	form := views.UploadForm{Name: strings.TrimSpace(c.FormValue("name")), Errors: components.FieldErrors{}}
 	if form.Name == "" {
 		form.Errors["name"] = "Name the list."
