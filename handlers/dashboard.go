@@ -13,6 +13,11 @@ func (h *Handlers) dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vm := dashboard.View{Contacts: counts.Contacts, Segments: counts.Segments, Templates: counts.Templates, Campaigns: counts.Campaigns}
+	setup, err := h.checklist(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	vm := dashboard.View{Contacts: counts.Contacts, Segments: counts.Segments, Templates: counts.Templates,
+		Campaigns: counts.Campaigns, Setup: setup}
 	return render(c, http.StatusOK, dashboard.Page(h.page(c, "Dashboard", "dashboard"), vm), nil)
 }

@@ -21,6 +21,10 @@ type Deps struct {
 	Runner  *jobs.Runner
 	Log     *slog.Logger
 	Metrics *prometheus.Registry
+	// TemplateGateway submits and lists message templates at WhatsApp
+	// (a *whatsapp.Client); nil leaves templates local (no submit or sync).
+	// If it also implements TemplateTestSender, "Send test" works.
+	TemplateGateway TemplateGateway
 }
 
 // Handlers holds the dependencies shared by every handler.
@@ -32,6 +36,8 @@ type Handlers struct {
 	sessions *sessions.CookieStore
 	metrics  *prometheus.Registry
 	login    models.LoginPolicy
+	hooks    webhookSecrets
+	gateway  TemplateGateway // nil when WhatsApp is not wired
 }
 
 // New builds the handlers.
@@ -55,5 +61,6 @@ func New(d Deps) *Handlers {
 		sessions: store,
 		metrics:  d.Metrics,
 		login:    models.DefaultLoginPolicy,
+		gateway:  d.TemplateGateway,
 	}
 }

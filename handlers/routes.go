@@ -102,6 +102,10 @@ func (h *Handlers) Register(e *echo.Echo) {
 	r.admin(http.MethodGet, "/settings/api-keys", h.apiKeysPage)
 	r.admin(http.MethodPost, "/settings/api-keys", h.apiKeyCreate)
 	r.admin(http.MethodPost, "/settings/api-keys/:id/revoke", h.apiKeyRevoke)
+	r.admin(http.MethodGet, "/settings/senders", h.sendersPage)
+	r.admin(http.MethodPost, "/settings/senders", h.senderSave)
+	r.admin(http.MethodPost, "/settings/senders/:id/test", h.senderTest)
+	r.view("/settings/setup", h.setupPage)
 
 	r.apiRoute(http.MethodGet, "/me", h.apiMe, models.RoleViewer)
 

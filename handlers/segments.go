@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/heraldhq/herald/models"
+	"github.com/heraldhq/herald/phone"
 	"github.com/heraldhq/herald/views/components"
 	views "github.com/heraldhq/herald/views/segments"
 )
@@ -187,7 +188,7 @@ func (h *Handlers) preview(ctx context.Context, rules json.RawMessage, root *vie
 	return views.Preview{Total: total, Reachable: reachable, Sample: sampleRows(sample)}, nil
 }
 
-func sampleRows(sample []models.SampleContact) []views.SampleRow {
+func sampleRows(sample []models.SegmentSample) []views.SampleRow {
 	var rows []views.SampleRow
 	for _, s := range sample {
 		rows = append(rows, views.SampleRow{ID: s.ID, Name: strings.TrimSpace(s.FirstName + " " + s.LastName), Phone: s.Phone,
@@ -453,7 +454,8 @@ func (h *Handlers) segmentUpload(c echo.Context) error {
 	ctx := c.Request().Context()
 	// The CSRF check has parsed the multipart form already (large files
 	// spill to disk); ReadPhoneList caps the numbers at MaxPhoneList.
-	form := views.UploadForm{Name: strings.TrimSpace(c.FormValue("name")), Errors: components.FieldErrors{}}
+	form := views.UploadForm{Name: strings.TrimSpace(c.FormValue("name")), DefaultCountry: c.FormValue("default_country"),
+		Errors: components.FieldErrors{}}
 	if form.Name == "" {
 		form.Errors["name"] = "Name the list."
 	}
@@ -473,11 +475,24 @@ func (h *Handlers) segmentUpload(c echo.Context) error {
 			form.Errors["file"] = "The file holds no phone numbers."
 		}
 	}
+	// Numbers are read like the contact import reads them; national
+	// numbers need the default country.
+	defaultCountry := strings.ToUpper(strings.TrimSpace(c.FormValue("default_country")))
+	var e164 []string
+	rejected := 0
+	for _, raw := range numbers {
+		n, err := phone.Parse(raw, defaultCountry)
+		if err != nil {
+			rejected++
+			continue
+		}
+		e164 = append(e164, n.E164)
+	}
 	var res *models.PhoneListResult
 	if len(form.Errors) == 0 {
-		res, err = h.store.CreateStaticSegmentFromPhones(ctx, form.Name, numbers, userID(c))
+		res, err = h.store.CreateStaticSegmentFromPhones(ctx, form.Name, e164, userID(c))
 		if errors.Is(err, models.ErrInvalid) {
-			form.Errors["file"] = "None of the lines is a phone number in international form."
+			form.Errors["file"] = "None of the lines is a valid phone number; numbers without a country code need the default country."
 		} else if err != nil {
 			return err
 		}
@@ -492,8 +507,8 @@ func (h *Handlers) segmentUpload(c echo.Context) error {
 	}
 	msg := fmt.Sprintf("Made the list “%s”: %s of %s numbers matched a contact.", res.Segment.Name,
 		components.Thousands(int64(res.Matched)), components.Thousands(int64(res.Numbers)))
-	if len(res.Rejected) > 0 {
-		msg += fmt.Sprintf(" %d lines were not phone numbers.", len(res.Rejected))
+	if rejected > 0 {
+		msg += fmt.Sprintf(" %d lines were not valid phone numbers.", rejected)
 	}
 	h.flash(c, "success", msg)
 	return redirect(c, "/segments/"+strconv.FormatInt(res.Segment.ID, 10))

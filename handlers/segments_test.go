@@ -20,7 +20,7 @@ import (
 
 // addContacts inserts contacts (phone, country, tags JSON, reachable and
 // opted in) straight into the table.
-func addContacts(t *testing.T, e *env, rows ...[3]string) {
+func addSegmentContacts(t *testing.T, e *env, rows ...[3]string) {
 	t.Helper()
 	now := time.Now().UTC()
 	for _, r := range rows {
@@ -32,7 +32,7 @@ func addContacts(t *testing.T, e *env, rows ...[3]string) {
 	}
 }
 
-func apiCall(t *testing.T, e *env, key, method, path, body string) (int, map[string]any) {
+func segAPI(t *testing.T, e *env, key, method, path, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -52,7 +52,7 @@ func apiCall(t *testing.T, e *env, key, method, path, body string) (int, map[str
 	return res.StatusCode, out
 }
 
-func apiKey(t *testing.T, e *env, role models.Role) string {
+func segAPIKey(t *testing.T, e *env, role models.Role) string {
 	t.Helper()
 	_, key, err := e.store.CreateAPIKey(context.Background(), "segments-test", role, nil)
 	if err != nil {
@@ -64,11 +64,11 @@ func apiKey(t *testing.T, e *env, role models.Role) string {
 func TestSegmentsAPI(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	addContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`}, [3]string{"+5511900000002", "BR", `[]`},
+	addSegmentContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`}, [3]string{"+5511900000002", "BR", `[]`},
 		[3]string{"+5215500000003", "MX", `["vip"]`}, [3]string{"+14155550004", "US", `["vip"]`})
-	key := apiKey(t, e, models.RoleMarketer)
+	key := segAPIKey(t, e, models.RoleMarketer)
 
-	status, seg := apiCall(t, e, key, "POST", "/api/v1/segments",
+	status, seg := segAPI(t, e, key, "POST", "/api/v1/segments",
 		`{"name":"LatAm VIP","rules":{"all":[{"field":"country","op":"in","value":["BR","MX"]},{"field":"tags","op":"contains","value":"vip"}]}}`)
 	if status != http.StatusCreated || seg["name"] != "LatAm VIP" || seg["kind"] != "dynamic" {
 		t.Fatalf("create: %d %v", status, seg)
@@ -76,24 +76,24 @@ func TestSegmentsAPI(t *testing.T) {
 	id := int64(seg["id"].(float64))
 	path := fmt.Sprintf("/api/v1/segments/%d", id)
 
-	if status, got := apiCall(t, e, key, "GET", path, ""); status != http.StatusOK || got["id"] != seg["id"] || got["rules"] == nil {
+	if status, got := segAPI(t, e, key, "GET", path, ""); status != http.StatusOK || got["id"] != seg["id"] || got["rules"] == nil {
 		t.Fatalf("get: %d %v", status, got)
 	}
-	if status, got := apiCall(t, e, key, "GET", path+"/count", ""); status != http.StatusOK || got["count"] != 2.0 || got["reachable"] != 1.0 {
+	if status, got := segAPI(t, e, key, "GET", path+"/count", ""); status != http.StatusOK || got["count"] != 2.0 || got["reachable"] != 1.0 {
 		t.Fatalf("count: %d %v", status, got)
 	}
-	status, got := apiCall(t, e, key, "POST", "/api/v1/segments/preview", `{"rules":{"field":"tags","op":"contains","value":"vip"}}`)
+	status, got := segAPI(t, e, key, "POST", "/api/v1/segments/preview", `{"rules":{"field":"tags","op":"contains","value":"vip"}}`)
 	if status != http.StatusOK || got["count"] != 3.0 {
 		t.Fatalf("preview: %d %v", status, got)
 	}
-	status, got = apiCall(t, e, key, "PATCH", path, `{"name":"Renamed","rules":{"field":"country","op":"eq","value":"US"}}`)
+	status, got = segAPI(t, e, key, "PATCH", path, `{"name":"Renamed","rules":{"field":"country","op":"eq","value":"US"}}`)
 	if status != http.StatusOK || got["name"] != "Renamed" {
 		t.Fatalf("patch: %d %v", status, got)
 	}
-	if status, got := apiCall(t, e, key, "GET", "/api/v1/segments", ""); status != http.StatusOK || len(got["segments"].([]any)) != 1 {
+	if status, got := segAPI(t, e, key, "GET", "/api/v1/segments", ""); status != http.StatusOK || len(got["segments"].([]any)) != 1 {
 		t.Fatalf("list: %d %v", status, got)
 	}
-	if status, got := apiCall(t, e, key, "GET", "/api/v1/segments/fields", ""); status != http.StatusOK || len(got["fields"].([]any)) < 17 {
+	if status, got := segAPI(t, e, key, "GET", "/api/v1/segments/fields", ""); status != http.StatusOK || len(got["fields"].([]any)) < 17 {
 		t.Fatalf("fields: %d %v", status, got)
 	}
 
@@ -103,7 +103,7 @@ func TestSegmentsAPI(t *testing.T) {
 		{"POST", "/api/v1/segments/preview", `{"rules":{"any":[{"field":"shoe","op":"eq","value":1}]}}`, "any[0].field", "unknown field"},
 		{"PATCH", path, `{"rules":{"all":[{"any":[{"field":"tags","op":"gt","value":1}]}]}}`, "all[0].any[0].op", "does not apply"},
 	} {
-		status, got := apiCall(t, e, key, tt.method, tt.path, tt.body)
+		status, got := segAPI(t, e, key, tt.method, tt.path, tt.body)
 		errObj, _ := got["error"].(map[string]any)
 		fields, _ := errObj["fields"].(map[string]any)
 		msg, _ := fields[tt.field].(string)
@@ -111,16 +111,16 @@ func TestSegmentsAPI(t *testing.T) {
 			t.Errorf("%s %s: %d %v, want 422 invalid_rules with %s", tt.method, tt.path, status, got, tt.field)
 		}
 	}
-	if status, _ := apiCall(t, e, key, "POST", "/api/v1/segments", `{"rules":{"all":[]}}`); status != http.StatusUnprocessableEntity {
+	if status, _ := segAPI(t, e, key, "POST", "/api/v1/segments", `{"rules":{"all":[]}}`); status != http.StatusUnprocessableEntity {
 		t.Fatalf("nameless: %d", status)
 	}
 
 	// A viewer key reads but cannot change.
-	viewer := apiKey(t, e, models.RoleViewer)
-	if status, _ := apiCall(t, e, viewer, "GET", path+"/count", ""); status != http.StatusOK {
+	viewer := segAPIKey(t, e, models.RoleViewer)
+	if status, _ := segAPI(t, e, viewer, "GET", path+"/count", ""); status != http.StatusOK {
 		t.Fatalf("viewer count: %d", status)
 	}
-	if status, _ := apiCall(t, e, viewer, "DELETE", path, ""); status != http.StatusForbidden {
+	if status, _ := segAPI(t, e, viewer, "DELETE", path, ""); status != http.StatusForbidden {
 		t.Fatalf("viewer delete: %d", status)
 	}
 
@@ -131,20 +131,20 @@ func TestSegmentsAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, got := apiCall(t, e, key, "DELETE", path, ""); status != http.StatusConflict || !strings.Contains(fmt.Sprint(got), "Launch") {
+	if status, got := segAPI(t, e, key, "DELETE", path, ""); status != http.StatusConflict || !strings.Contains(fmt.Sprint(got), "Launch") {
 		t.Fatalf("delete in use: %d %v", status, got)
 	}
 	e.store.DB(context.Background()).Exec(`UPDATE campaigns SET status = 'completed'`)
-	if status, _ := apiCall(t, e, key, "DELETE", path, ""); status != http.StatusNoContent {
+	if status, _ := segAPI(t, e, key, "DELETE", path, ""); status != http.StatusNoContent {
 		t.Fatalf("delete: %d", status)
 	}
-	if status, _ := apiCall(t, e, key, "GET", path, ""); status != http.StatusNotFound {
+	if status, _ := segAPI(t, e, key, "GET", path, ""); status != http.StatusNotFound {
 		t.Fatalf("get deleted: %d", status)
 	}
 }
 
 // builderForm is a two-condition tree as the builder page posts it.
-func builderForm() url.Values {
+func segBuilderForm() url.Values {
 	return url.Values{
 		"name": {"Brazil VIP"}, "r.t": {"all"},
 		"r.0.t": {"cond"}, "r.0.field": {"country"}, "r.0.op": {"eq"}, "r.0.value": {"BR"},
@@ -153,7 +153,7 @@ func builderForm() url.Values {
 	}
 }
 
-func htmxPost(t *testing.T, c *client, path string, form url.Values) *http.Response {
+func segHTMXPost(t *testing.T, c *client, path string, form url.Values) *http.Response {
 	t.Helper()
 	form.Set("_csrf", c.csrf("/settings"))
 	req, _ := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
@@ -170,13 +170,13 @@ func htmxPost(t *testing.T, c *client, path string, form url.Values) *http.Respo
 func TestSegmentBuilderFragment(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	addContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`})
+	addSegmentContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`})
 	c := e.user(models.RoleMarketer)
 
 	// Adding a group to the root appends it after the existing children.
-	form := builderForm()
+	form := segBuilderForm()
 	form.Set("action", "add_group:r")
-	res := htmxPost(t, c, "/segments/builder", form)
+	res := segHTMXPost(t, c, "/segments/builder", form)
 	if res.StatusCode != http.StatusOK || res.Header.Get("HX-Trigger") != "segment-changed" {
 		t.Fatalf("builder: %d %q", res.StatusCode, res.Header.Get("HX-Trigger"))
 	}
@@ -193,18 +193,18 @@ func TestSegmentBuilderFragment(t *testing.T) {
 	}
 
 	// Removing renumbers: the group at r.1 goes, nothing else.
-	form = builderForm()
+	form = segBuilderForm()
 	form.Set("action", "remove:r.1")
-	doc = c.doc(htmxPost(t, c, "/segments/builder", form))
+	doc = c.doc(segHTMXPost(t, c, "/segments/builder", form))
 	if doc.Find(`[name="r.1.t"]`).Length() != 0 || doc.Find(`[name="r.0.field"]`).Length() != 1 {
 		t.Fatal("remove left the group or dropped the condition")
 	}
 
 	// Changing the field resets an operator that no longer fits.
-	form = builderForm()
+	form = segBuilderForm()
 	form.Set("r.0.field", "total_spent")
 	form.Set("r.0.op", "contains")
-	doc = c.doc(htmxPost(t, c, "/segments/builder", form))
+	doc = c.doc(segHTMXPost(t, c, "/segments/builder", form))
 	if op, _ := doc.Find(`select[name="r.0.op"] option[selected]`).Attr("value"); op != "eq" {
 		t.Fatalf("operator %q after switching to a number field", op)
 	}
@@ -213,11 +213,11 @@ func TestSegmentBuilderFragment(t *testing.T) {
 	}
 
 	// An invalid value shows its error beside its condition only.
-	form = builderForm()
+	form = segBuilderForm()
 	form.Set("r.1.0.field", "total_spent")
 	form.Set("r.1.0.op", "gte")
 	form.Set("r.1.0.value", "lots")
-	doc = c.doc(htmxPost(t, c, "/segments/builder", form))
+	doc = c.doc(segHTMXPost(t, c, "/segments/builder", form))
 	if msg := doc.Find("#f-r-1-0-cond .rule-error").Text(); !strings.Contains(msg, "number") {
 		t.Fatalf("error beside the condition: %q", msg)
 	}
@@ -229,35 +229,35 @@ func TestSegmentBuilderFragment(t *testing.T) {
 func TestSegmentPreviewCounts(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	addContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`}, [3]string{"+5511900000002", "BR", `[]`},
+	addSegmentContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`}, [3]string{"+5511900000002", "BR", `[]`},
 		[3]string{"+5215500000003", "MX", `["vip"]`})
 	c := e.user(models.RoleMarketer)
 
 	count := func(form url.Values) string {
-		doc := c.doc(htmxPost(t, c, "/segments/preview", form))
+		doc := c.doc(segHTMXPost(t, c, "/segments/preview", form))
 		return doc.Find(".stat-value").First().Text()
 	}
-	if got := count(builderForm()); got != "1" {
+	if got := count(segBuilderForm()); got != "1" {
 		t.Fatalf("count %q, want 1", got)
 	}
-	form := builderForm()
+	form := segBuilderForm()
 	form.Set("r.t", "any") // BR or vip
 	if got := count(form); got != "3" {
 		t.Fatalf("count %q after switching to any, want 3", got)
 	}
-	form = builderForm()
+	form = segBuilderForm()
 	form.Set("r.0.value", "MX")
-	doc := c.doc(htmxPost(t, c, "/segments/preview", form))
+	doc := c.doc(segHTMXPost(t, c, "/segments/preview", form))
 	if got := doc.Find(".stat-value").Eq(1).Text(); got != "0" { // the MX contact has no opt-in
 		t.Fatalf("reachable %q, want 0", got)
 	}
 	if doc.Find("table.sample tbody tr").Length() != 1 {
 		t.Fatal("no sample row")
 	}
-	form = builderForm()
+	form = segBuilderForm()
 	form.Set("r.0.op", "in")
 	form.Set("r.0.value", "")
-	doc = c.doc(htmxPost(t, c, "/segments/preview", form))
+	doc = c.doc(segHTMXPost(t, c, "/segments/preview", form))
 	if !strings.Contains(doc.Text(), "at least one value") {
 		t.Fatalf("preview of invalid rules: %s", doc.Text())
 	}
@@ -266,7 +266,7 @@ func TestSegmentPreviewCounts(t *testing.T) {
 func TestSegmentPages(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	addContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`}, [3]string{"+5511900000002", "BR", `[]`})
+	addSegmentContacts(t, e, [3]string{"+5511900000001", "BR", `["vip"]`}, [3]string{"+5511900000002", "BR", `[]`})
 	c := e.user(models.RoleMarketer)
 
 	if doc := c.doc(c.get("/segments")); doc.Find(".empty-state").Length() != 1 {
@@ -277,7 +277,7 @@ func TestSegmentPages(t *testing.T) {
 	}
 
 	// Invalid rules re-render with 422 and the error in place.
-	bad := builderForm()
+	bad := segBuilderForm()
 	bad.Set("r.1.0.op", "gt")
 	res := c.postForm("/segments", bad)
 	if res.StatusCode != http.StatusUnprocessableEntity {
@@ -287,7 +287,7 @@ func TestSegmentPages(t *testing.T) {
 		t.Fatal("no error beside the condition")
 	}
 
-	res = c.postForm("/segments", builderForm())
+	res = c.postForm("/segments", segBuilderForm())
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Request.URL.Path, "/segments/") {
 		t.Fatalf("create: %d at %s", res.StatusCode, res.Request.URL)
 	}
@@ -308,7 +308,7 @@ func TestSegmentPages(t *testing.T) {
 	}
 
 	// Rename through the same form.
-	renamed := builderForm()
+	renamed := segBuilderForm()
 	renamed.Set("name", "Brazilian VIPs")
 	if res := c.postForm(segPath, renamed); res.StatusCode != http.StatusOK {
 		t.Fatalf("rename: %d", res.StatusCode)
@@ -343,7 +343,7 @@ func TestSegmentPages(t *testing.T) {
 	if doc.Find(`button[type="submit"]`).FilterFunction(func(_ int, s *goquery.Selection) bool { return s.Text() == "Save segment" }).Length() != 0 {
 		t.Fatal("viewer sees Save")
 	}
-	if res := v.postForm("/segments", builderForm()); res.StatusCode != http.StatusForbidden {
+	if res := v.postForm("/segments", segBuilderForm()); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("viewer create: %d", res.StatusCode)
 	}
 }
@@ -351,13 +351,14 @@ func TestSegmentPages(t *testing.T) {
 func TestSegmentUpload(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	addContacts(t, e, [3]string{"+5511900000001", "BR", `[]`}, [3]string{"+5511900000002", "BR", `[]`})
+	addSegmentContacts(t, e, [3]string{"+5511900000001", "BR", `[]`}, [3]string{"+5511900000002", "BR", `[]`})
 	c := e.user(models.RoleMarketer)
 	upload := func(name, content string) *http.Response {
 		var body bytes.Buffer
 		w := multipart.NewWriter(&body)
 		w.WriteField("_csrf", c.csrf("/settings"))
 		w.WriteField("name", name)
+		w.WriteField("default_country", "BR")
 		fw, _ := w.CreateFormFile("file", "numbers.csv")
 		fw.Write([]byte(content))
 		w.Close()
@@ -368,12 +369,14 @@ func TestSegmentUpload(t *testing.T) {
 		t.Cleanup(func() { res.Body.Close() })
 		return res
 	}
-	res := upload("Event guests", "phone\n+55 11 90000-0001\n+44 7700 900999\n")
+	// International, national (default country BR), unknown, and junk.
+	res := upload("Event guests", "phone\n+55 11 90000-0001\n(11) 90000-0002\n+55 21 98765-4321\nnot a number\n")
 	doc := c.doc(res)
-	if res.StatusCode != http.StatusOK || !strings.Contains(doc.Find(".flash").Text(), "1 of 2 numbers matched") {
+	if res.StatusCode != http.StatusOK || !strings.Contains(doc.Find(".flash").Text(), "2 of 3 numbers matched") ||
+		!strings.Contains(doc.Find(".flash").Text(), "1 lines were not valid") {
 		t.Fatalf("upload: %d %q", res.StatusCode, doc.Find(".flash").Text())
 	}
-	if got := doc.Find("#segment-preview .stat-value").First().Text(); got != "1" {
+	if got := doc.Find("#segment-preview .stat-value").First().Text(); got != "2" {
 		t.Fatalf("list count %q", got)
 	}
 	res = upload("", "nothing here")

@@ -42,6 +42,9 @@ func setupOn(t *testing.T, db testdb.DB) *env {
 		t.Fatal(err)
 	}
 	cfg.Secret = "test-secret-test-secret-test-secret"
+	if err := db.Store.UseCredentialKey(cfg.Key("credentials")); err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := echo.New()
 	runner := jobs.New(db.Store, log)

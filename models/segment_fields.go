@@ -82,13 +82,6 @@ func operatorsFor(t FieldType) []string {
 	return nil
 }
 
-// LifecycleStages are the stages the contact import produces; contacts may
-// carry others, which segments accept too.
-var LifecycleStages = []string{"lead", "new", "active", "at_risk", "churned"}
-
-// Reachabilities are the values of contacts.reachability.
-var Reachabilities = []string{"reachable", "unreachable", "blocked", "opted_out"}
-
 // FunnelSteps are the engagement steps a campaign condition can test, in
 // funnel order (failed stands apart).
 var FunnelSteps = []string{"targeted", "sent", "delivered", "read", "tapped", "converted", "failed"}
@@ -116,7 +109,11 @@ func builtinFields() []fieldDef {
 	lifecycle := def("lifecycle_stage", "Lifecycle stage", FieldEnum, "lifecycle_stage")
 	lifecycle.Values = LifecycleStages
 	reach := def("reachability", "Reachability", FieldEnum, "reachability")
-	reach.Values, reach.strict = Reachabilities, Reachabilities
+	reachabilities := make([]string, len(Reachabilities))
+	for i, r := range Reachabilities {
+		reachabilities[i] = string(r)
+	}
+	reach.Values, reach.strict = reachabilities, reachabilities
 	externalID := def("external_id", "External ID", FieldText, "external_id")
 	externalID.nullable = true
 	lastActive := def("last_active_at", "Last active", FieldDate, "last_active_at")

@@ -69,7 +69,7 @@ func seedRandom(t testing.TB, s *models.Store, seed uint64, n int, now time.Time
 		c := fixtureContact{phone: fmt.Sprintf("+55119%08d", i), first: pick(r, []string{"Ana", "bruno", "CARLA", ""}),
 			last: pick(r, []string{"Silva", "O'Brien", ""}), email: pick(r, []string{"a@example.com", "", "b_c@shop.com"}),
 			externalID: ext, country: pick(r, poolCountries), tz: pick(r, poolZones), lang: pick(r, poolLangs),
-			stage: pick(r, poolStages), reach: pick(r, models.Reachabilities), tags: append([]string{}, tags...),
+			stage: pick(r, poolStages), reach: string(pick(r, models.Reachabilities)), tags: append([]string{}, tags...),
 			optIn: r.IntN(2) == 0, createdDaysAgo: r.Float64() * 400, activeDaysAgo: active,
 			orders: r.IntN(6), spent: float64(r.IntN(50000)) / 100, attributes: string(attrJSON)}
 		id := insertContact(t, s, now, c)
@@ -124,7 +124,7 @@ func randomValue(r *rand.Rand, f models.FieldInfo, op string) any {
 	scalar := func() any {
 		switch {
 		case f.Key == "reachability":
-			return pick(r, models.Reachabilities)
+			return string(pick(r, models.Reachabilities))
 		case f.Key == "country":
 			return pick(r, poolCountries[:4])
 		case f.Key == "lifecycle_stage":

@@ -408,8 +408,8 @@ func (s *Store) CountSavedSegment(ctx context.Context, id int64) (total, reachab
 	return total, reachable, nil
 }
 
-// SampleContact is a contact as the segment preview shows it.
-type SampleContact struct {
+// SegmentSample is a contact as the segment preview shows it.
+type SegmentSample struct {
 	ID             int64      `json:"id"`
 	Phone          string     `json:"phone"`
 	FirstName      string     `json:"first_name"`
@@ -423,13 +423,13 @@ type SampleContact struct {
 }
 
 // SampleSegment returns up to n matching contacts, most recently created first.
-func (s *Store) SampleSegment(ctx context.Context, rules json.RawMessage, n int) ([]SampleContact, error) {
+func (s *Store) SampleSegment(ctx context.Context, rules json.RawMessage, n int) ([]SegmentSample, error) {
 	where, args, err := s.CompileRules(ctx, rules)
 	if err != nil {
 		return nil, err
 	}
 	n = min(max(n, 1), 100)
-	var out []SampleContact
+	var out []SegmentSample
 	err = s.db.WithContext(ctx).Raw(`SELECT c.id, c.phone, c.first_name, c.last_name, c.country, c.lifecycle_stage,
 		c.reachability, c.marketing_opt_in, c.total_spent, c.last_active_at
 		FROM contacts c WHERE `+where+` ORDER BY c.id DESC LIMIT ?`, append(args, n)...).Scan(&out).Error
@@ -480,7 +480,6 @@ type PhoneListResult struct {
 	Numbers  int      // distinct numbers read
 	Matched  int      // numbers that belong to a contact
 	Missing  []string // numbers with no contact (the first 100)
-	Rejected []string // values that are no phone number (the first 100)
 }
 
 // MaxPhoneList bounds a static list made from uploaded numbers.
@@ -520,27 +519,10 @@ func ReadPhoneList(r io.Reader) ([]string, error) {
 	return out, nil
 }
 
-// normalizePhone turns what people paste into E.164 as contacts store it:
-// digits only, an international 00 prefix dropped, "+" in front.
-// TODO(phone): use package phone (national numbers with a default country)
-// once it is on main.
-func normalizePhone(raw string) (string, bool) {
-	var b strings.Builder
-	for _, r := range raw {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	digits := strings.TrimPrefix(b.String(), "00")
-	if len(digits) < 8 || len(digits) > 15 {
-		return "", false
-	}
-	return "+" + digits, true
-}
-
 // CreateStaticSegmentFromPhones saves a static list of the contacts whose
-// numbers are given. Numbers without a contact are reported, not created.
-func (s *Store) CreateStaticSegmentFromPhones(ctx context.Context, name string, numbers []string, by *int64) (*PhoneListResult, error) {
+// numbers are given, in E.164 as contacts store them (the caller normalises
+// with package phone). Numbers without a contact are reported, not created.
+func (s *Store) CreateStaticSegmentFromPhones(ctx context.Context, name string, e164 []string, by *int64) (*PhoneListResult, error) {
 	name, err := checkSegmentName(name)
 	if err != nil {
 		return nil, err
@@ -548,15 +530,8 @@ func (s *Store) CreateStaticSegmentFromPhones(ctx context.Context, name string, 
 	res := &PhoneListResult{}
 	seen := map[string]bool{}
 	var phones []string
-	for _, raw := range numbers {
-		p, ok := normalizePhone(raw)
-		if !ok {
-			if len(res.Rejected) < 100 {
-				res.Rejected = append(res.Rejected, raw)
-			}
-			continue
-		}
-		if !seen[p] {
+	for _, p := range e164 {
+		if p = strings.TrimSpace(p); p != "" && !seen[p] {
 			seen[p] = true
 			phones = append(phones, p)
 		}

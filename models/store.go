@@ -40,6 +40,7 @@ var (
 type Store struct {
 	db      *gorm.DB
 	dialect Dialect
+	creds   *credentialBox
 }
 
 // Open connects to the database named by a DATABASE_URL (sqlite://PATH or
@@ -158,7 +159,7 @@ func (s *Store) Close() error {
 // otherwise. The Store handed to fn works inside the transaction.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect})
+		return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds})
 	})
 }
 

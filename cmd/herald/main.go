@@ -146,7 +146,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer app.close()
 
 	e := echo.New()
-	handlers.New(handlers.Deps{Config: cfg, Store: store, Runner: runner, Log: log, Metrics: registry}).Register(e)
+	handlers.New(handlers.Deps{Config: cfg, Store: store, Runner: runner, Log: log, Metrics: registry,
+		TemplateGateway: app.client}).Register(e)
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,

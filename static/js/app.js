@@ -36,3 +36,14 @@
   document.addEventListener("DOMContentLoaded", function () { fadeFlashes(); });
   document.addEventListener("htmx:afterSwap", function (ev) { fadeFlashes(ev.target); });
 })();
+
+// <input type="checkbox" data-select-all="ids"> ticks every checkbox named
+// "ids" in the same form (contacts bulk actions).
+document.addEventListener("change", function (ev) {
+  var box = ev.target;
+  var name = box.getAttribute && box.getAttribute("data-select-all");
+  if (!name || !box.form) return;
+  box.form.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (el) {
+    el.checked = box.checked;
+  });
+});

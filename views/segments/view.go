@@ -28,8 +28,8 @@ type ListView struct {
 
 // UploadForm is the "static list from a CSV of numbers" form.
 type UploadForm struct {
-	Name   string
-	Errors components.FieldErrors
+	Name, DefaultCountry string
+	Errors               components.FieldErrors
 }
 
 // Field is a field the builder offers, with its operators.

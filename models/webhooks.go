@@ -1,0 +1,99 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// WebhookDelivery is one raw webhook body, stored before it is answered so a
+// crash loses none; Meta offers no way to fetch missed webhooks.
+type WebhookDelivery struct {
+	ID          int64
+	Source      string
+	Body        []byte
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	Attempts    int
+	LastError   string
+}
+
+// TableName maps to the inbox table.
+func (WebhookDelivery) TableName() string { return "webhook_inbox" }
+
+// StoreWebhook saves a verified webhook body and returns its id.
+func (s *Store) StoreWebhook(ctx context.Context, source string, body []byte) (int64, error) {
+	d := WebhookDelivery{Source: source, Body: body, ReceivedAt: time.Now().UTC()}
+	if err := s.db.WithContext(ctx).Create(&d).Error; err != nil {
+		return 0, fmt.Errorf("models: store webhook: %w", err)
+	}
+	return d.ID, nil
+}
+
+// maxWebhookAttempts stops retrying a body that keeps failing; it stays in
+// the inbox with its error for an operator.
+const maxWebhookAttempts = 5
+
+// webhookLease is how long a claimed body is reserved for one applier; an
+// instance that dies lets it go after this.
+const webhookLease = time.Minute
+
+// ClaimWebhooks leases up to limit unprocessed bodies, oldest first, so
+// several instances apply different bodies. Applying is idempotent anyway
+// (status changes are monotonic and deduplicated).
+func (s *Store) ClaimWebhooks(ctx context.Context, limit int) ([]WebhookDelivery, error) {
+	now := time.Now().UTC()
+	lock := ""
+	if s.dialect == Postgres {
+		lock = "FOR UPDATE SKIP LOCKED"
+	}
+	var out []WebhookDelivery
+	err := s.db.WithContext(ctx).Raw(`UPDATE webhook_inbox SET claimed_until = ?
+		WHERE id IN (SELECT id FROM webhook_inbox
+			WHERE processed_at IS NULL AND attempts < ? AND (claimed_until IS NULL OR claimed_until < ?)
+			ORDER BY id LIMIT ? `+lock+`)
+		RETURNING id, source, body, received_at, processed_at, attempts, last_error`,
+		now.Add(webhookLease), maxWebhookAttempts, now, limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: claim webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// FinishWebhook marks a body applied, or records why it failed.
+func (s *Store) FinishWebhook(ctx context.Context, id int64, applyErr error) error {
+	updates := map[string]any{"attempts": gormExpr("attempts + 1"), "claimed_until": nil}
+	if applyErr == nil {
+		updates["processed_at"] = time.Now().UTC()
+		updates["last_error"] = ""
+	} else {
+		updates["last_error"] = applyErr.Error()
+	}
+	if err := s.db.WithContext(ctx).Model(&WebhookDelivery{}).Where("id = ?", id).Updates(updates).Error; err != nil {
+		return fmt.Errorf("models: finish webhook %d: %w", id, err)
+	}
+	return nil
+}
+
+// LastWebhookAt is when the newest webhook arrived, for the setup checklist.
+func (s *Store) LastWebhookAt(ctx context.Context) (*time.Time, error) {
+	var d WebhookDelivery
+	err := s.db.WithContext(ctx).Order("id DESC").Limit(1).Find(&d).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: last webhook: %w", err)
+	}
+	if d.ID == 0 {
+		return nil, nil
+	}
+	return &d.ReceivedAt, nil
+}
+
+// PruneWebhooks deletes applied bodies older than keep.
+func (s *Store) PruneWebhooks(ctx context.Context, keep time.Duration) error {
+	err := s.db.WithContext(ctx).Where("processed_at IS NOT NULL AND processed_at < ?", time.Now().UTC().Add(-keep)).
+		Delete(&WebhookDelivery{}).Error
+	if err != nil {
+		return fmt.Errorf("models: prune webhooks: %w", err)
+	}
+	return nil
+}
