@@ -476,10 +476,10 @@ func (s *Store) FreezeSegment(ctx context.Context, id int64, name string, by *in
 
 // PhoneListResult reports how a static list from phone numbers went.
 type PhoneListResult struct {
-	Segment  *Segment
-	Numbers  int      // distinct numbers read
-	Matched  int      // numbers that belong to a contact
-	Missing  []string // numbers with no contact (the first 100)
+	Segment *Segment
+	Numbers int      // distinct numbers read
+	Matched int      // numbers that belong to a contact
+	Missing []string // numbers with no contact (the first 100)
 }
 
 // MaxPhoneList bounds a static list made from uploaded numbers.
