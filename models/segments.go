@@ -367,6 +367,17 @@ func (s *Store) SegmentWhere(ctx context.Context, id int64) (string, []any, erro
 	return where, args, nil
 }
 
+// SegmentMembershipSQL is SegmentWhere as a condition on a contacts table
+// under any name or alias — `id IN (SELECT c.id FROM contacts c WHERE …)` —
+// for ContactFilter.SegmentSQL and queries that do not alias contacts as c.
+func (s *Store) SegmentMembershipSQL(ctx context.Context, id int64) (string, []any, error) {
+	where, args, err := s.SegmentWhere(ctx, id)
+	if err != nil {
+		return "", nil, err
+	}
+	return "id IN (SELECT c.id FROM contacts c WHERE " + where + ")", args, nil
+}
+
 // reachableSQL is the part of an audience a marketing message can go to.
 const reachableSQL = "c.reachability = 'reachable' AND c.marketing_opt_in"
 

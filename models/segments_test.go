@@ -94,6 +94,16 @@ func TestSegmentLifecycle(t *testing.T) {
 				t.Fatalf("static where matched %q", got)
 			}
 
+			// The contacts list filters through the membership form.
+			sql, margs, err := s.SegmentMembershipSQL(ctx, seg.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed, err := s.ListContacts(ctx, models.ContactFilter{SegmentSQL: sql, SegmentArgs: margs}, 0, 50)
+			if err != nil || len(listed) != 2 || listed[0].ID != ids["E"] || listed[1].ID != ids["A"] {
+				t.Fatalf("contacts of the segment: %+v %v", listed, err)
+			}
+
 			// Delete is refused while an active campaign uses the segment.
 			insertCampaign(t, s, "done", "completed", []int64{seg.ID}, nil)
 			camp := insertCampaign(t, s, "Autumn sale", "scheduled", []int64{99}, []int64{seg.ID})
