@@ -336,7 +336,7 @@ func TestSendTestWithoutSender(t *testing.T) {
 	}
 }
 
-func apiCall(t *testing.T, e *env, key, method, path string, body any) (int, map[string]any) {
+func templateAPICall(t *testing.T, e *env, key, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -376,41 +376,41 @@ func TestTemplatesAPI(t *testing.T) {
 	             {"type": "url", "text": "Shop now", "url": "https://shop.example.com/sale/{{1}}", "track": true}],
 	 "variables": {"body": [{"field": "first_name", "fallback": "there"}, {"value": "30%"}],
 	               "buttons": {"1": {"campaign": "slug", "fallback": "all"}}}}`
-	status, created := apiCall(t, e, key, http.MethodPost, "/api/v1/templates", contract)
+	status, created := templateAPICall(t, e, key, http.MethodPost, "/api/v1/templates", contract)
 	if status != http.StatusCreated || created["status"] != "DRAFT" || created["name"] != "flash_sale_oct" || created["id"] == nil {
 		t.Fatalf("create: %d %v", status, created)
 	}
 	id := strconv.Itoa(int(created["id"].(float64)))
 
-	status, got := apiCall(t, e, key, http.MethodGet, "/api/v1/templates/"+id, nil)
+	status, got := templateAPICall(t, e, key, http.MethodGet, "/api/v1/templates/"+id, nil)
 	buttons, _ := got["buttons"].([]any)
 	if status != http.StatusOK || got["status"] != "DRAFT" || len(buttons) != 2 || got["body"] != "Hi {{1}}, {{2}} off everything until midnight." {
 		t.Errorf("get: %d %v", status, got)
 	}
-	status, list := apiCall(t, e, key, http.MethodGet, "/api/v1/templates", nil)
+	status, list := templateAPICall(t, e, key, http.MethodGet, "/api/v1/templates", nil)
 	items, _ := list["templates"].([]any)
 	if status != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["status"] != "DRAFT" {
 		t.Errorf("list: %d %v", status, list)
 	}
-	if status, _ := apiCall(t, e, key, http.MethodPost, "/api/v1/templates", contract); status != http.StatusConflict {
+	if status, _ := templateAPICall(t, e, key, http.MethodPost, "/api/v1/templates", contract); status != http.StatusConflict {
 		t.Errorf("duplicate create: %d", status)
 	}
 
 	bad := strings.NewReplacer(`"flash_sale_oct"`, `"Flash Sale"`, `"Hi {{1}}, {{2}} off everything until midnight."`, `"Hi {{1}}, {{2}}"`).Replace(contract)
-	status, errBody := apiCall(t, e, key, http.MethodPost, "/api/v1/templates", bad)
+	status, errBody := templateAPICall(t, e, key, http.MethodPost, "/api/v1/templates", bad)
 	apiError, _ := errBody["error"].(map[string]any)
 	fields, _ := apiError["fields"].(map[string]any)
 	if status != http.StatusUnprocessableEntity || apiError["code"] != "validation_failed" || fields["name"] == nil || fields["body"] == nil {
 		t.Errorf("invalid create: %d %v", status, errBody)
 	}
-	if status, _ := apiCall(t, e, key, http.MethodPost, "/api/v1/templates", `{"name": "x", "bodyy": "typo"}`); status != http.StatusBadRequest {
+	if status, _ := templateAPICall(t, e, key, http.MethodPost, "/api/v1/templates", `{"name": "x", "bodyy": "typo"}`); status != http.StatusBadRequest {
 		t.Errorf("unknown field: %d", status)
 	}
-	if status, _ := apiCall(t, e, key, http.MethodGet, "/api/v1/templates/9999", nil); status != http.StatusNotFound {
+	if status, _ := templateAPICall(t, e, key, http.MethodGet, "/api/v1/templates/9999", nil); status != http.StatusNotFound {
 		t.Errorf("unknown id: %d", status)
 	}
 	_, viewerKey, _ := e.store.CreateAPIKey(context.Background(), "bi", models.RoleViewer, nil)
-	if status, _ := apiCall(t, e, viewerKey, http.MethodPost, "/api/v1/templates", contract); status != http.StatusForbidden {
+	if status, _ := templateAPICall(t, e, viewerKey, http.MethodPost, "/api/v1/templates", contract); status != http.StatusForbidden {
 		t.Errorf("viewer key create: %d", status)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/heraldhq/herald/jobs"
 	"github.com/heraldhq/herald/whatsapp"
 )
 
@@ -16,7 +17,7 @@ import (
 const maxWebhookBody = 4 << 20
 
 // WebhookWorker is the jobs worker that applies stored webhooks.
-const WebhookWorker = "webhooks"
+const WebhookWorker = jobs.WebhooksWorker
 
 // webhookSecrets caches the app secrets and verify tokens of every sender,
 // so a burst of webhooks does not decrypt credentials on each request.

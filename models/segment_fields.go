@@ -82,6 +82,15 @@ func operatorsFor(t FieldType) []string {
 	return nil
 }
 
+// reachabilityValues are the values of contacts.reachability as strings.
+func reachabilityValues() []string {
+	out := make([]string, len(Reachabilities))
+	for i, r := range Reachabilities {
+		out[i] = string(r)
+	}
+	return out
+}
+
 // FunnelSteps are the engagement steps a campaign condition can test, in
 // funnel order (failed stands apart).
 var FunnelSteps = []string{"targeted", "sent", "delivered", "read", "tapped", "converted", "failed"}
@@ -109,11 +118,7 @@ func builtinFields() []fieldDef {
 	lifecycle := def("lifecycle_stage", "Lifecycle stage", FieldEnum, "lifecycle_stage")
 	lifecycle.Values = LifecycleStages
 	reach := def("reachability", "Reachability", FieldEnum, "reachability")
-	reachabilities := make([]string, len(Reachabilities))
-	for i, r := range Reachabilities {
-		reachabilities[i] = string(r)
-	}
-	reach.Values, reach.strict = reachabilities, reachabilities
+	reach.Values, reach.strict = reachabilityValues(), reachabilityValues()
 	externalID := def("external_id", "External ID", FieldText, "external_id")
 	externalID.nullable = true
 	lastActive := def("last_active_at", "Last active", FieldDate, "last_active_at")

@@ -407,8 +407,8 @@ func (s *Store) SetTemplateCategory(ctx context.Context, wabaID string, ref Temp
 	return s.updateByRef(ctx, "set category", wabaID, ref, map[string]any{"category": category})
 }
 
-// SampleContact is a contact as the template composer previews with it.
-type SampleContact struct {
+// PreviewContact is a contact as the template composer previews with it.
+type PreviewContact struct {
 	ID                                                   int64
 	FirstName, LastName, Phone, Email, Country, Language string
 	Timezone, LifecycleStage                             string
@@ -419,8 +419,8 @@ type SampleContact struct {
 
 // TemplateSampleContacts returns the first few contacts, oldest first, for
 // the composer's "preview as" picker.
-func (s *Store) TemplateSampleContacts(ctx context.Context, limit int) ([]SampleContact, error) {
-	var out []SampleContact
+func (s *Store) TemplateSampleContacts(ctx context.Context, limit int) ([]PreviewContact, error) {
+	var out []PreviewContact
 	err := s.db.WithContext(ctx).Raw(`SELECT id, first_name, last_name, phone, email, country, language, timezone,
 		lifecycle_stage, total_orders, total_spent, attributes FROM contacts ORDER BY id LIMIT ?`, limit).Scan(&out).Error
 	if err != nil {

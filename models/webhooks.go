@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -94,6 +95,50 @@ func (s *Store) PruneWebhooks(ctx context.Context, keep time.Duration) error {
 		Delete(&WebhookDelivery{}).Error
 	if err != nil {
 		return fmt.Errorf("models: prune webhooks: %w", err)
+	}
+	return nil
+}
+
+// ContactIDsByWAID maps WhatsApp IDs (digits, as in inbound webhooks) to
+// contact ids, matching the stored wa_id or the E.164 phone.
+func (s *Store) ContactIDsByWAID(ctx context.Context, waIDs []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(waIDs) == 0 {
+		return out, nil
+	}
+	phones := make([]string, len(waIDs))
+	for i, w := range waIDs {
+		phones[i] = "+" + w
+	}
+	var rows []struct {
+		ID    int64
+		Phone string
+		WAID  string `gorm:"column:wa_id"`
+	}
+	err := s.db.WithContext(ctx).Raw("SELECT id, phone, wa_id FROM contacts WHERE phone IN ? OR wa_id IN ?", phones, waIDs).
+		Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: contacts by wa_id: %w", err)
+	}
+	for _, r := range rows {
+		if r.WAID != "" {
+			out[r.WAID] = r.ID
+		}
+		out[strings.TrimPrefix(r.Phone, "+")] = r.ID
+	}
+	return out, nil
+}
+
+// TouchContactsActive records that contacts wrote to the business: an
+// inbound message is activity, which re-engagement segments rely on.
+func (s *Store) TouchContactsActive(ctx context.Context, at map[int64]time.Time) error {
+	for id, t := range at {
+		err := s.db.WithContext(ctx).Exec(
+			"UPDATE contacts SET last_active_at = ? WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)",
+			t.UTC(), id, t.UTC()).Error
+		if err != nil {
+			return fmt.Errorf("models: touch contact %d: %w", id, err)
+		}
 	}
 	return nil
 }

@@ -89,6 +89,17 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	if err := jobs.NewImporter(store, log, runner.InstanceID()).Register(runner); err != nil {
 		return nil, err
 	}
+	if err := jobs.NewWebhookApplier(store, log.With("component", "webhooks")).Register(runner); err != nil {
+		return nil, err
+	}
+	// Campaign sending: send workers, the instance heartbeat, and the
+	// leader-only scheduler and rescuer. Each sender's client, rate and
+	// daily tier come from its row in the senders table.
+	engine := jobs.NewEngine(store, jobs.NewStoredSenders(store), runner.InstanceID(),
+		jobs.EngineConfig{Log: log.With("component", "sender")})
+	if err := engine.Register(runner, 2); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -1,0 +1,839 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/heraldhq/herald/models"
+	"github.com/heraldhq/herald/templating"
+	"github.com/heraldhq/herald/whatsapp"
+)
+
+// Sender sends one WhatsApp message; *whatsapp.Client implements it.
+type Sender interface {
+	Send(ctx context.Context, m whatsapp.Message) (whatsapp.SendResult, error)
+}
+
+// SenderLimits are a sender number's sending limits.
+type SenderLimits struct {
+	// Rate is messages per second across all instances; 0 = unthrottled.
+	Rate float64
+	// DailyUnique is the messaging-limit tier: unique recipients per
+	// rolling 24 h; 0 = unlimited.
+	DailyUnique int
+}
+
+// SenderProvider resolves a campaign's sender (0 = the default sender) to a
+// client and its limits. Credentials may live in encrypted columns; the
+// provider owns that.
+type SenderProvider interface {
+	ClientFor(ctx context.Context, senderID int64) (Sender, SenderLimits, error)
+}
+
+// StaticSenders serves one client for every sender id: the sender
+// configured with WHATSAPP_* (or the simulator), which is all a single-number
+// install needs.
+type StaticSenders struct {
+	Client Sender
+	Limits SenderLimits
+}
+
+// ClientFor implements SenderProvider.
+func (s StaticSenders) ClientFor(context.Context, int64) (Sender, SenderLimits, error) {
+	if s.Client == nil {
+		return nil, SenderLimits{}, errors.New("jobs: no WhatsApp client configured")
+	}
+	return s.Client, s.Limits, nil
+}
+
+// TierLimit maps a messaging-limit tier name (TIER_250, TIER_2K, TIER_10K,
+// TIER_100K, TIER_UNLIMITED) to unique recipients per 24 h; 0 = unlimited.
+func TierLimit(tier string) int {
+	switch tier {
+	case "TIER_250":
+		return 250
+	case "TIER_1K":
+		return 1000
+	case "TIER_2K":
+		return 2000
+	case "TIER_10K":
+		return 10_000
+	case "TIER_100K":
+		return 100_000
+	}
+	return 0
+}
+
+// EngineConfig tunes the send engine; zero fields take the defaults.
+type EngineConfig struct {
+	ClaimBatch   int           // messages claimed per round; default 500
+	Concurrency  int           // requests in flight per worker goroutine; default 128
+	ClaimStale   time.Duration // rescuer returns claims older than this; default 2 min
+	SendingStale time.Duration // rescuer turns sends older than this unknown; default 5 min
+	MaxAttempts  int           // retries of retryable errors before failing; default 8
+	// Unthrottled ignores sender rates (benchmarks).
+	Unthrottled bool
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+func (c EngineConfig) withDefaults() EngineConfig {
+	if c.ClaimBatch <= 0 {
+		c.ClaimBatch = 500
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 128
+	}
+	if c.ClaimStale <= 0 {
+		c.ClaimStale = 2 * time.Minute
+	}
+	if c.SendingStale <= 0 {
+		c.SendingStale = 5 * time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// pairRateWindow is Meta's pair rate: one message per 6 s to a user.
+const pairRateWindow = 6 * time.Second
+
+// tierRecheck is how long a message held back by the messaging-limit tier
+// waits before it is looked at again; the window is rolling, so capacity
+// frees up through the day.
+const tierRecheck = time.Hour
+
+// Engine sends the ledger's due messages. Several worker goroutines (and
+// several instances) may run SendRound at once: each claims its own rows.
+type Engine struct {
+	store    *models.Store
+	senders  SenderProvider
+	instance string
+	cfg      EngineConfig
+
+	// instances is the live instance count from the heartbeat; each sender's
+	// rate is divided by it so all instances together stay at the rate.
+	instances atomic.Int64
+
+	mu       sync.Mutex
+	limiters map[int64]*rate.Limiter
+	tiers    map[int64]*tierUsage
+	rules    models.DeliveryRules
+	rulesAt  time.Time
+}
+
+// tierUsage caches a sender's unique recipients in the rolling 24 h,
+// refreshed from the ledger every minute and counted up locally between.
+type tierUsage struct {
+	used int64
+	at   time.Time
+}
+
+// NewEngine builds a send engine for the instance named instanceID.
+func NewEngine(store *models.Store, senders SenderProvider, instanceID string, cfg EngineConfig) *Engine {
+	e := &Engine{store: store, senders: senders, instance: instanceID, cfg: cfg.withDefaults(),
+		limiters: map[int64]*rate.Limiter{}, tiers: map[int64]*tierUsage{}}
+	e.instances.Store(1)
+	return e
+}
+
+// Register adds the engine's jobs to a runner: sendWorkers goroutines of
+// the "send" worker, the per-instance heartbeat, and the leader-only
+// campaign scheduler (every 15 s) and rescuer (every 30 s).
+func (e *Engine) Register(r *Runner, sendWorkers int) error {
+	if err := r.Worker(SendWorker, sendWorkers, time.Second, e.SendRound); err != nil {
+		return err
+	}
+	if err := r.Worker("heartbeat", 1, 10*time.Second, e.Heartbeat); err != nil {
+		return err
+	}
+	if err := r.Periodic("campaign-scheduler", "@every 15s", func(ctx context.Context) error {
+		n, err := e.ScheduleTick(ctx)
+		if n > 0 {
+			r.Wake(SendWorker)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	return r.Periodic("send-rescuer", "@every 30s", func(ctx context.Context) error {
+		_, err := e.Rescue(ctx)
+		return err
+	})
+}
+
+// SendWorker is the name of the send worker, for Runner.Wake after a launch.
+const SendWorker = "send"
+
+// Heartbeat records this instance as alive and adopts the live instance
+// count for throttling. It is a WorkFunc that always waits for its poll.
+func (e *Engine) Heartbeat(ctx context.Context) (bool, error) {
+	n, err := e.store.Heartbeat(ctx, e.instance, 30*time.Second)
+	if err != nil {
+		return false, err
+	}
+	if old := e.instances.Swap(int64(n)); old != int64(n) {
+		e.mu.Lock()
+		clear(e.limiters) // rebuilt with the new share on next use
+		e.mu.Unlock()
+	}
+	return false, nil
+}
+
+// deliveryRules caches Settings → Delivery rules for a few seconds.
+func (e *Engine) deliveryRules(ctx context.Context) (models.DeliveryRules, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if time.Since(e.rulesAt) < 10*time.Second {
+		return e.rules, nil
+	}
+	r, err := e.store.DeliveryRules(ctx)
+	if err != nil {
+		return r, err
+	}
+	e.rules, e.rulesAt = r, time.Now()
+	return r, nil
+}
+
+func (e *Engine) limiter(senderID int64, limits SenderLimits) *rate.Limiter {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.limiters[senderID]
+	if l == nil {
+		if e.cfg.Unthrottled || limits.Rate <= 0 {
+			l = rate.NewLimiter(rate.Inf, 1)
+		} else {
+			l = rate.NewLimiter(rate.Limit(limits.Rate/float64(e.instances.Load())), 1)
+		}
+		e.limiters[senderID] = l
+	}
+	return l
+}
+
+// job is one claimed message on its way out.
+type job struct {
+	msg      models.ClaimedMessage
+	senderID int64
+	client   Sender
+	limiter  *rate.Limiter
+	payload  whatsapp.Message
+	links    []models.NewLink
+}
+
+// roundState is what one round loads once and shares.
+type roundState struct {
+	campaigns map[int64]*models.Campaign
+	templates map[int64]*templateEntry
+}
+
+type templateEntry struct {
+	tmpl   templating.Template
+	status string
+	err    error
+}
+
+// SendRound claims a batch of due messages, applies the delivery rules,
+// sends the rest with bounded concurrency and records the outcomes in
+// batches. It is the send worker's WorkFunc: more is true when it found work.
+func (e *Engine) SendRound(ctx context.Context) (bool, error) {
+	claimed, err := e.store.ClaimDue(ctx, e.instance, e.cfg.ClaimBatch, e.cfg.Now())
+	if err != nil {
+		return false, err
+	}
+	if len(claimed) == 0 {
+		_, err := e.store.CompleteFinishedCampaigns(ctx)
+		return false, err
+	}
+	// RETURNING does not keep the claim's order: restore it, so the
+	// priority lane wins the pair-rate and cap checks within the batch.
+	slices.SortStableFunc(claimed, func(a, b models.ClaimedMessage) int {
+		if a.Priority != b.Priority {
+			return b.Priority - a.Priority
+		}
+		return compareInt(a.ID, b.ID)
+	})
+	// Outcomes must be written even when ctx ends mid-round.
+	wctx := context.WithoutCancel(ctx)
+	jobs, err := e.prepare(ctx, wctx, claimed)
+	if err != nil {
+		e.release(wctx, claimed)
+		return false, err
+	}
+	if err := e.dispatch(ctx, wctx, jobs); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// release puts claims back to pending.
+func (e *Engine) release(ctx context.Context, claimed []models.ClaimedMessage) {
+	ids := make([]int64, len(claimed))
+	for i, m := range claimed {
+		ids[i] = m.ID
+	}
+	if err := e.store.ReleaseClaims(ctx, e.instance, ids); err != nil {
+		e.cfg.Log.Error("release claims", "err", err)
+	}
+}
+
+// prepare decides each claimed message's fate under the delivery rules and
+// renders those that go out.
+func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMessage) ([]*job, error) {
+	now := e.cfg.Now().UTC()
+	rules, err := e.deliveryRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs := &roundState{campaigns: map[int64]*models.Campaign{}, templates: map[int64]*templateEntry{}}
+	var contactIDs []int64
+	for _, m := range claimed {
+		if m.CampaignID != nil && rs.campaigns[*m.CampaignID] == nil {
+			c, err := e.store.Campaign(ctx, *m.CampaignID)
+			if err != nil {
+				return nil, err
+			}
+			rs.campaigns[c.ID] = c
+		}
+		if m.ContactID != nil {
+			contactIDs = append(contactIDs, *m.ContactID)
+		}
+	}
+	capDays := max(rules.FrequencyCapDays, 1)
+	hist, err := e.store.ContactHistories(ctx, contactIDs, now.AddDate(0, 0, -capDays), now.Add(-pairRateWindow))
+	if err != nil {
+		return nil, err
+	}
+	contacts, err := e.store.SendContacts(ctx, contactIDs)
+	if err != nil {
+		return nil, err
+	}
+
+	var settle []models.Settlement
+	var out []*job
+	batchMarketing := map[int64]int{}
+	batchSeen := map[int64]bool{}
+	tierNew := map[int64]int64{}
+	for _, m := range claimed {
+		var campaign *models.Campaign
+		if m.CampaignID != nil {
+			campaign = rs.campaigns[*m.CampaignID]
+		}
+		if m.ExpiresAt.Valid && !m.ExpiresAt.Time.After(now) {
+			settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessageExpired, Reason: "deadline passed before sending"})
+			continue
+		}
+		contactID := int64(0)
+		if m.ContactID != nil {
+			contactID = *m.ContactID
+		}
+		h := hist[contactID]
+		lane := m.Priority > 0 // transactional: no caps
+		if !lane && contactID != 0 {
+			capOn := campaign == nil || campaign.FrequencyCap
+			if capOn && m.Category == "MARKETING" && rules.FrequencyCapCount > 0 && h.Marketing+batchMarketing[contactID] >= rules.FrequencyCapCount {
+				settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessageSkipped, Reason: models.SkipFrequencyCapped})
+				continue
+			}
+		}
+		if contactID != 0 && (h.Recent > 0 || batchSeen[contactID]) {
+			settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessagePending, SendAfter: now.Add(pairRateWindow)})
+			continue
+		}
+		senderID := int64(0)
+		if m.SenderID != nil {
+			senderID = *m.SenderID
+		}
+		client, limits, err := e.senders.ClientFor(ctx, senderID)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: sender %d: %w", senderID, err)
+		}
+		if limits.DailyUnique > 0 && !lane {
+			used, err := e.tierUsed(ctx, senderID, now)
+			if err != nil {
+				return nil, err
+			}
+			if used+tierNew[senderID] >= int64(limits.DailyUnique) {
+				settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessagePending, SendAfter: now.Add(tierRecheck)})
+				continue
+			}
+			tierNew[senderID]++
+		}
+		j := &job{msg: m, senderID: senderID, client: client, limiter: e.limiter(senderID, limits)}
+		if err := e.render(ctx, rs, j, campaign, contacts[contactID]); err != nil {
+			var pause *pauseError
+			if errors.As(err, &pause) {
+				// The template cannot be sent (paused, rejected…): pause
+				// the campaign and put the message back for when it resumes.
+				if perr := e.store.PauseCampaign(wctx, pause.campaignID, pause.reason); perr != nil && !errors.Is(perr, models.ErrConflict) {
+					return nil, perr
+				}
+				settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessagePending, SendAfter: now})
+				continue
+			}
+			settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessageFailed, Reason: err.Error()})
+			continue
+		}
+		if m.Category == "MARKETING" {
+			batchMarketing[contactID]++
+		}
+		batchSeen[contactID] = true
+		out = append(out, j)
+	}
+	if err := e.store.SettleClaims(wctx, e.instance, settle); err != nil {
+		return nil, err
+	}
+	e.addTierUse(tierNew)
+	// Group by sender so each chunk waits on one throttle.
+	slices.SortStableFunc(out, func(a, b *job) int { return compareInt(a.senderID, b.senderID) })
+	return out, nil
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (e *Engine) tierUsed(ctx context.Context, senderID int64, now time.Time) (int64, error) {
+	e.mu.Lock()
+	u := e.tiers[senderID]
+	e.mu.Unlock()
+	if u != nil && now.Sub(u.at) < time.Minute {
+		return u.used, nil
+	}
+	n, err := e.store.UniqueRecipientsSince(ctx, senderID, now.Add(-24*time.Hour))
+	if err != nil {
+		return 0, err
+	}
+	e.mu.Lock()
+	e.tiers[senderID] = &tierUsage{used: n, at: now}
+	e.mu.Unlock()
+	return n, nil
+}
+
+func (e *Engine) addTierUse(add map[int64]int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, n := range add {
+		if u := e.tiers[id]; u != nil {
+			u.used += n
+		}
+	}
+}
+
+// pauseError says a campaign must pause before its messages can go out.
+type pauseError struct {
+	campaignID int64
+	reason     string
+}
+
+func (p *pauseError) Error() string { return p.reason }
+
+// render builds the message payload from the campaign's (variant's)
+// template, the contact and the campaign values.
+func (e *Engine) render(ctx context.Context, rs *roundState, j *job, campaign *models.Campaign, contact models.SendContact) error {
+	m := j.msg
+	if m.TemplateID == nil {
+		return errors.New("no template")
+	}
+	te := rs.templates[*m.TemplateID]
+	if te == nil {
+		te = &templateEntry{}
+		t, err := e.store.TemplateByID(ctx, *m.TemplateID)
+		if err != nil {
+			te.err = fmt.Errorf("template %d: %w", *m.TemplateID, err)
+		} else {
+			te.status = t.Status
+			te.tmpl, te.err = TemplateFromModel(t)
+		}
+		rs.templates[*m.TemplateID] = te
+	}
+	if te.err != nil {
+		return te.err
+	}
+	if te.status != models.TemplateApproved && campaign != nil {
+		return &pauseError{campaignID: campaign.ID, reason: fmt.Sprintf("template %s (%s) is %s, not APPROVED; resume once Meta approves it",
+			te.tmpl.Name, te.tmpl.Language, te.status)}
+	}
+	var values map[string]string
+	if campaign != nil {
+		values = campaign.TemplateValues
+	}
+	msg, comps, err := templating.Render(te.tmpl, templating.Contact{
+		FirstName: contact.FirstName, LastName: contact.LastName, Phone: contact.Phone, Email: contact.Email,
+		Country: contact.Country, Language: contact.Language, Timezone: contact.Timezone, LifecycleStage: contact.LifecycleStage,
+		TotalOrders: contact.TotalOrders, TotalSpent: contact.TotalSpent, Attributes: contact.Attributes,
+	}, values)
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	for _, l := range msg.Links {
+		j.links = append(j.links, models.NewLink{MessageID: m.ID, Code: l.Code, URL: l.Destination})
+	}
+	j.payload = whatsapp.Message{
+		To:                    m.ToPhone,
+		BizOpaqueCallbackData: models.CallbackData(m.ID),
+		Template:              &whatsapp.TemplateMessage{Name: te.tmpl.Name, Language: te.tmpl.Language, Components: comps},
+	}
+	return nil
+}
+
+// TemplateFromModel converts a stored template to the templating type.
+func TemplateFromModel(t *models.Template) (templating.Template, error) {
+	out := templating.Template{Name: t.Name, Language: t.Language, Category: t.Category,
+		ParameterFormat: t.ParameterFormat, Body: t.Body, Footer: t.Footer}
+	if t.Header != nil && *t.Header != "" && *t.Header != "null" {
+		out.Header = &templating.Header{}
+		if err := json.Unmarshal([]byte(*t.Header), out.Header); err != nil {
+			return out, fmt.Errorf("template %d header: %w", t.ID, err)
+		}
+	}
+	if t.Buttons != "" {
+		if err := json.Unmarshal([]byte(t.Buttons), &out.Buttons); err != nil {
+			return out, fmt.Errorf("template %d buttons: %w", t.ID, err)
+		}
+	}
+	if t.Variables != "" {
+		if err := json.Unmarshal([]byte(t.Variables), &out.Variables); err != nil {
+			return out, fmt.Errorf("template %d variables: %w", t.ID, err)
+		}
+	}
+	out.Normalize()
+	return out, nil
+}
+
+// result is one send's answer.
+type result struct {
+	j   *job
+	res whatsapp.SendResult
+	err error
+	at  time.Time
+}
+
+// dispatch sends jobs in chunks of the concurrency: each chunk is marked
+// sending in one UPDATE right before its requests leave, at most
+// Concurrency requests are in flight, and a writer records outcomes in
+// batches while later chunks are sending.
+func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	conc := e.cfg.Concurrency
+	results := make(chan result, conc*2)
+	writerDone := make(chan error, 1)
+	halts := &halts{campaigns: map[int64]string{}, senders: map[int64]string{}}
+	go func() { writerDone <- e.writeResults(wctx, results, halts) }()
+
+	// Slots are taken for a whole chunk before it is marked sending, so a
+	// row is "sending" only once its request can leave at once: after a
+	// crash, unknown rows are those truly in flight. Chunks are half the
+	// slots, so the next chunk is marked while the previous one is out.
+	sem := make(chan struct{}, conc)
+	chunkSize := max(conc/2, 1)
+	var wg sync.WaitGroup
+	var unsent []models.ClaimedMessage
+	for start := 0; start < len(jobs); {
+		chunk := e.nextChunk(jobs[start:], chunkSize)
+		start += len(chunk)
+		if ctx.Err() != nil {
+			for _, j := range chunk {
+				unsent = append(unsent, j.msg)
+			}
+			continue
+		}
+		var ready []*job
+		for _, j := range chunk {
+			if halts.stopped(j) {
+				unsent = append(unsent, j.msg)
+				continue
+			}
+			ready = append(ready, j)
+		}
+		// Throttle before marking, so a message is never "sending" while it
+		// waits for a token.
+		if l := chunkLimiter(ready); l != nil && l.Limit() != rate.Inf {
+			for range ready {
+				if err := l.Wait(ctx); err != nil {
+					break
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			for _, j := range ready {
+				unsent = append(unsent, j.msg)
+			}
+			continue
+		}
+		for range ready {
+			sem <- struct{}{}
+		}
+		ids := make([]int64, len(ready))
+		var links []models.NewLink
+		for i, j := range ready {
+			ids[i] = j.msg.ID
+			links = append(links, j.links...)
+		}
+		moved, err := e.store.MarkSending(wctx, e.instance, ids, links)
+		if err != nil {
+			for _, j := range ready {
+				unsent = append(unsent, j.msg)
+				<-sem
+			}
+			e.cfg.Log.Error("mark sending", "err", err)
+			continue
+		}
+		ok := make(map[int64]bool, len(moved))
+		for _, id := range moved {
+			ok[id] = true
+		}
+		for _, j := range ready {
+			if !ok[j.msg.ID] {
+				<-sem
+				continue // the rescuer took it back; someone else sends it
+			}
+			wg.Add(1)
+			go func(j *job) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				res, err := j.client.Send(ctx, j.payload)
+				results <- result{j: j, res: res, err: err, at: e.cfg.Now()}
+			}(j)
+		}
+	}
+	wg.Wait()
+	close(results)
+	werr := <-writerDone
+	if len(unsent) > 0 {
+		e.release(wctx, unsent)
+	}
+	return werr
+}
+
+// nextChunk takes up to n jobs of one sender; with a throttle, chunks are
+// kept to a tenth of a second's worth so tokens are not hoarded.
+func (e *Engine) nextChunk(jobs []*job, n int) []*job {
+	size := 1
+	for size < len(jobs) && size < n && jobs[size].senderID == jobs[0].senderID {
+		size++
+	}
+	if l := jobs[0].limiter; l != nil && l.Limit() != rate.Inf {
+		size = min(size, max(1, int(float64(l.Limit())/10)))
+	}
+	return jobs[:size]
+}
+
+func chunkLimiter(chunk []*job) *rate.Limiter {
+	if len(chunk) == 0 {
+		return nil
+	}
+	return chunk[0].limiter
+}
+
+// halts records campaigns and senders that must stop for the rest of a round.
+type halts struct {
+	mu        sync.Mutex
+	campaigns map[int64]string
+	senders   map[int64]string
+}
+
+func (h *halts) stopped(j *job) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.senders[j.senderID]; ok {
+		return true
+	}
+	if j.msg.CampaignID != nil {
+		if _, ok := h.campaigns[*j.msg.CampaignID]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// sideEffects are the actions outcomes ask for beyond the ledger.
+type sideEffects struct {
+	unreachable    []int64
+	marketingStop  []int64
+	pauseCampaigns map[int64]string
+	stopSenders    map[int64]string
+	touched        map[int64]bool
+}
+
+// writeResults turns answers into outcomes and writes them in batches.
+func (e *Engine) writeResults(ctx context.Context, results <-chan result, h *halts) error {
+	batchSize := e.cfg.Concurrency * 2
+	buf := make([]models.SendOutcome, 0, batchSize)
+	fx := sideEffects{pauseCampaigns: map[int64]string{}, stopSenders: map[int64]string{}, touched: map[int64]bool{}}
+	var firstErr error
+	flush := func() {
+		if len(buf) == 0 {
+			return
+		}
+		if err := e.store.RecordOutcomes(ctx, buf); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		buf = buf[:0]
+	}
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				flush()
+				if err := e.applySideEffects(ctx, fx); err != nil && firstErr == nil {
+					firstErr = err
+				}
+				return firstErr
+			}
+			buf = append(buf, e.outcome(r, &fx, h))
+			if len(buf) >= batchSize {
+				flush()
+			}
+		case <-ticker.C:
+			flush()
+		}
+	}
+}
+
+// outcome classifies one answer (whatsapp.ClassifyError) into the ledger
+// transition and the side effects it calls for.
+func (e *Engine) outcome(r result, fx *sideEffects, h *halts) models.SendOutcome {
+	m := r.j.msg
+	o := models.SendOutcome{ID: m.ID, At: r.at}
+	if m.CampaignID != nil {
+		fx.touched[*m.CampaignID] = true
+	}
+	if r.err == nil {
+		o.Status, o.WAMID = models.MessageSent, r.res.MessageID
+		return o
+	}
+	cl := whatsapp.ClassifyError(r.err)
+	var me *whatsapp.Error
+	if errors.As(r.err, &me) {
+		o.ErrorCode = me.Code
+	}
+	o.Reason = cl.Reason
+	attempts := m.Attempts + 1 // MarkSending counted this one
+	deadlineOK := func(at time.Time) bool { return !m.ExpiresAt.Valid || at.Before(m.ExpiresAt.Time) }
+	fail := func(reason string) models.SendOutcome {
+		o.Status, o.Reason = models.MessageFailed, reason
+		return o
+	}
+	switch cl.Action {
+	case whatsapp.ActionRetry:
+		limit := e.cfg.MaxAttempts
+		if cl.MaxAttempts > 0 {
+			limit = min(limit, cl.MaxAttempts)
+		}
+		at := r.at.Add(cl.Delay(attempts - 1))
+		if cl.Scope == whatsapp.ScopeSender || cl.Scope == whatsapp.ScopeAccount {
+			// Throttled as a whole: slow down, but this message has not
+			// used up a try.
+			o.Refund = true
+			at = r.at.Add(cl.Backoff)
+		} else if attempts >= limit {
+			return fail(fmt.Sprintf("%s (gave up after %d attempts)", cl.Reason, attempts))
+		}
+		if !deadlineOK(at) {
+			return fail(cl.Reason + " (deadline reached while retrying)")
+		}
+		o.Status, o.SendAfter = models.MessagePending, at
+	case whatsapp.ActionRetryNextDay:
+		at := r.at.Add(cl.Delay(0))
+		if attempts >= 3 || !deadlineOK(at) {
+			return fail(cl.Reason)
+		}
+		o.Status, o.SendAfter = models.MessagePending, at
+	case whatsapp.ActionSuppressContact:
+		if m.ContactID != nil {
+			fx.unreachable = append(fx.unreachable, *m.ContactID)
+		}
+		return fail(cl.Reason)
+	case whatsapp.ActionSuppressMarketing:
+		if m.ContactID != nil {
+			fx.marketingStop = append(fx.marketingStop, *m.ContactID)
+		}
+		return fail(cl.Reason)
+	case whatsapp.ActionFixTemplate, whatsapp.ActionPauseTemplate:
+		if m.CampaignID == nil {
+			return fail(cl.Reason)
+		}
+		// Every recipient would fail alike: pause, keep the message queued.
+		fx.pauseCampaigns[*m.CampaignID] = cl.Reason
+		h.mu.Lock()
+		h.campaigns[*m.CampaignID] = cl.Reason
+		h.mu.Unlock()
+		o.Status, o.SendAfter = models.MessagePending, r.at
+	case whatsapp.ActionStopSender:
+		if r.j.senderID == 0 && m.CampaignID != nil {
+			// The configured default sender has no row to stop: pause the
+			// campaign instead, with the reason.
+			fx.pauseCampaigns[*m.CampaignID] = "sender refused: " + cl.Reason
+		}
+		fx.stopSenders[r.j.senderID] = cl.Reason
+		h.mu.Lock()
+		h.senders[r.j.senderID] = cl.Reason
+		h.mu.Unlock()
+		o.Status, o.SendAfter = models.MessagePending, r.at
+	case whatsapp.ActionUnknownOutcome:
+		o.Status = models.MessageUnknown
+	default: // drop, send-template-instead
+		return fail(cl.Reason)
+	}
+	return o
+}
+
+func (e *Engine) applySideEffects(ctx context.Context, fx sideEffects) error {
+	var errs []error
+	errs = append(errs, e.store.SuppressContacts(ctx, fx.unreachable, "whatsapp: undeliverable"))
+	errs = append(errs, e.store.WithdrawMarketingConsent(ctx, fx.marketingStop, "whatsapp: user stopped marketing (131050)"))
+	for id, reason := range fx.pauseCampaigns {
+		if err := e.store.PauseCampaign(ctx, id, "paused: "+reason); err != nil && !errors.Is(err, models.ErrConflict) {
+			errs = append(errs, err)
+		}
+		e.cfg.Log.Warn("campaign paused by a template error", "campaign", id, "reason", reason)
+	}
+	for id, reason := range fx.stopSenders {
+		if id == 0 {
+			e.cfg.Log.Error("default sender refused by WhatsApp; its campaigns are paused; check the credentials", "reason", reason)
+			continue
+		}
+		errs = append(errs, e.store.StopSender(ctx, id, reason))
+		e.cfg.Log.Error("sender stopped", "sender", id, "reason", reason)
+	}
+	if len(fx.touched) > 0 {
+		rules, err := e.deliveryRules(ctx)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		for id := range fx.touched {
+			paused, err := e.store.AutoPauseFailing(ctx, id, rules)
+			errs = append(errs, err)
+			if paused {
+				e.cfg.Log.Warn("campaign paused: failure rate over threshold", "campaign", id)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
