@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -382,5 +383,32 @@ func TestSegmentUpload(t *testing.T) {
 	res = upload("", "nothing here")
 	if res.StatusCode != http.StatusUnprocessableEntity || c.doc(res).Find("#e-name").Length() != 1 {
 		t.Fatalf("bad upload: %d", res.StatusCode)
+	}
+}
+
+func TestContactsAPIFiltersByDynamicSegment(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	for p, country := range map[string]string{"+5511987650001": "BR", "+5511987650002": "BR", "+525512345678": "MX"} {
+		if err := e.store.CreateContact(ctx, &models.Contact{Phone: p, Country: country}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seg, err := e.store.CreateSegment(ctx, models.SegmentInput{Name: "Brazil", Rules: json.RawMessage(`{"all":[{"field":"country","op":"eq","value":"BR"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := segAPIKey(t, e, models.RoleViewer)
+	status, body := segAPI(t, e, key, http.MethodGet, "/api/v1/contacts?segment_id="+strconv.FormatInt(seg.ID, 10), "")
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %v", status, body)
+	}
+	if got := len(body["contacts"].([]any)); got != 2 {
+		t.Fatalf("%d contacts in the Brazil segment, want 2", got)
+	}
+	status, body = segAPI(t, e, key, http.MethodGet, "/api/v1/contacts?segment_id=99999", "")
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("unknown segment: status %d %v, want 422", status, body)
 	}
 }
