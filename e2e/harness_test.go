@@ -272,7 +272,6 @@ func run[T any](p *page, a chromedp.Action[T]) T {
 // Common steps, named for what a person does.
 func (p *page) open(url string)        { p.t.Helper(); p.do(chromedp.Navigate(url)) }
 func (p *page) waitVisible(css string) { p.t.Helper(); p.do(chromedp.WaitVisible(chromedp.CSS(css))) }
-func (p *page) waitGone(css string)    { p.t.Helper(); p.do(chromedp.WaitNotPresent(chromedp.CSS(css))) }
 func (p *page) click(css string)       { p.t.Helper(); p.do(chromedp.Click(chromedp.CSS(css))) }
 func (p *page) fill(css, text string)  { p.t.Helper(); p.do(chromedp.SendKeys(chromedp.CSS(css), text)) }
 func (p *page) setValue(css, value string) {

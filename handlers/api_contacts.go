@@ -51,8 +51,19 @@ func (h *Handlers) apiContactsList(c echo.Context) error {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id <= 0 {
 			fields["segment_id"] = "must be a segment id"
+		} else {
+			// Dynamic segments are evaluated now, static lists by membership:
+			// SegmentMembershipSQL handles both.
+			where, args, err := h.store.SegmentMembershipSQL(c.Request().Context(), id)
+			switch {
+			case errors.Is(err, models.ErrNotFound):
+				fields["segment_id"] = "no such segment"
+			case err != nil:
+				return err
+			default:
+				f.SegmentSQL, f.SegmentArgs = where, args
+			}
 		}
-		f.SegmentID = id
 	}
 	page, perPage := 1, contactsPerPage
 	if raw := c.QueryParam("page"); raw != "" {

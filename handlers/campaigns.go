@@ -420,6 +420,11 @@ func (h *Handlers) campaignProgress(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !vm.Live && c.Request().Header.Get("HX-Request") == "true" {
+		// The campaign stopped sending while the page polled: reload it
+		// once, so the header's actions (pause, cancel…) match the status.
+		c.Response().Header().Set("HX-Refresh", "true")
+	}
 	return render(c, http.StatusOK, campaigns.Progress(vm), campaigns.Progress(vm))
 }
 

@@ -112,7 +112,7 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	if status, _ := apiCall(t, e, models.RoleMarketer, http.MethodPost, fmt.Sprintf("/campaigns/%d/resume", id), ""); status != http.StatusConflict {
 		t.Errorf("resume a cancelled campaign: %d, want 409", status)
 	}
-	status, body = apiCall(t, e, models.RoleViewer, http.MethodGet, fmt.Sprintf("/campaigns/%d", id), "")
+	_, body = apiCall(t, e, models.RoleViewer, http.MethodGet, fmt.Sprintf("/campaigns/%d", id), "")
 	if f := body["funnel"].(map[string]any); f["queued"] != float64(0) {
 		t.Errorf("after cancel: %v", f)
 	}

@@ -152,3 +152,19 @@ func jsonBody(v any) io.Reader {
 	b, _ := json.Marshal(v)
 	return strings.NewReader(string(b))
 }
+
+func TestSpreadsheetSafe(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")",
+		"+5511987654321":    "'+5511987654321",
+		"@SUM(A1)":          "'@SUM(A1)",
+		"Ana":               "Ana",
+		"":                  "",
+	}
+	for in, want := range tests {
+		if got := handlers.SpreadsheetSafe(in); got != want {
+			t.Errorf("SpreadsheetSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

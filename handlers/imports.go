@@ -511,7 +511,7 @@ func (h *Handlers) importErrorsCSV(c echo.Context) error {
 			break
 		}
 		for _, e := range errs {
-			_ = w.Write([]string{strconv.Itoa(e.Line), e.Message, e.Raw})
+			_ = w.Write([]string{strconv.Itoa(e.Line), spreadsheetSafe(e.Message), spreadsheetSafe(e.Raw)})
 		}
 		if len(errs) < 1000 {
 			break
@@ -520,4 +520,14 @@ func (h *Handlers) importErrorsCSV(c echo.Context) error {
 	}
 	w.Flush()
 	return w.Error()
+}
+
+// spreadsheetSafe keeps a cell from being run as a formula when the report
+// is opened in a spreadsheet: the rejected rows are the uploader's data, not
+// ours, and "=HYPERLINK(…)" in a name must stay text.
+func spreadsheetSafe(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
 }

@@ -180,7 +180,7 @@ func TestImportMessyFiles(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					// Each case gets its own database: counts are per file.
-					s := db.Store
+					var s *models.Store
 					if db.Name == "postgres" {
 						s = testdb.Postgres(t).Store
 					} else {

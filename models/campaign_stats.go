@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"gorm.io/gorm"
 )
 
 // CampaignStats are a campaign's funnel counters, kept in campaign_stats and
@@ -333,4 +332,3 @@ func (t NullTime) Ptr() *time.Time {
 }
 
 // isNoRows tells gorm's not-found apart from real errors.
-func isNoRows(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -97,6 +97,9 @@ type CompileOptions struct {
 	Now time.Time
 	// Segments resolves {"segment": ID} conditions; nil refuses them.
 	Segments SegmentSource
+	// Self is the id of the saved segment these rules belong to, if any:
+	// a reference leading back to it is a cycle.
+	Self int64
 }
 
 // CompileRules turns a rule tree (JSON, see CONTRACT.md "Segment rules")
@@ -122,6 +125,9 @@ func Compile(raw json.RawMessage, opts CompileOptions) (where string, args []any
 		opts.Now = time.Now()
 	}
 	c := &compiler{opts: opts, now: opts.Now.UTC()}
+	if opts.Self > 0 {
+		c.refs = []int64{opts.Self}
+	}
 	where = c.rule(bytes.TrimSpace(raw), "", 1, true)
 	if c.internal != nil {
 		return "", nil, fmt.Errorf("models: compile rules: %w", c.internal)
@@ -1062,7 +1068,7 @@ func (c *compiler) segmentCondition(n node, path string) string {
 	if slices.Contains(c.refs, id) {
 		return c.fail(join(path, "segment"), "segment %d refers back to itself", id)
 	}
-	if len(c.refs) >= maxSegmentRefs {
+	if len(c.refs) > maxSegmentRefs {
 		return c.fail(join(path, "segment"), "segments refer to segments too deeply (at most %d)", maxSegmentRefs)
 	}
 	kind, rules, err := c.opts.Segments(id)

@@ -83,11 +83,12 @@ func checkSegmentName(name string) (string, error) {
 
 // normalizeRules validates rules with the store's own segments and returns
 // them compacted; nil or empty means everyone.
-func (s *Store) normalizeRules(ctx context.Context, rules json.RawMessage) (string, error) {
+func (s *Store) normalizeRules(ctx context.Context, rules json.RawMessage, self int64) (string, error) {
 	if len(strings.TrimSpace(string(rules))) == 0 || string(rules) == "null" {
 		return string(EmptyRules), nil
 	}
-	if _, _, err := s.CompileRules(ctx, rules); err != nil {
+	_, _, err := Compile(rules, CompileOptions{Dialect: s.dialect, Segments: s.segmentSource(ctx), Self: self})
+	if err != nil {
 		return "", err
 	}
 	var buf bytes.Buffer
@@ -103,7 +104,7 @@ func (s *Store) CreateSegment(ctx context.Context, in SegmentInput) (*Segment, e
 	if err != nil {
 		return nil, err
 	}
-	rules, err := s.normalizeRules(ctx, in.Rules)
+	rules, err := s.normalizeRules(ctx, in.Rules, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -205,10 +206,7 @@ func (s *Store) UpdateSegment(ctx context.Context, id int64, p SegmentPatch) (*S
 		if seg.Kind == SegmentStatic {
 			return nil, fmt.Errorf("models: segment %d is a static list; its rules cannot change: %w", id, ErrInvalid)
 		}
-		if slices.Contains(s.segmentRefs(ctx, p.Rules), id) {
-			return nil, RuleErrors{{Path: "", Message: "a segment cannot include itself"}}
-		}
-		if rules, err = s.normalizeRules(ctx, p.Rules); err != nil {
+		if rules, err = s.normalizeRules(ctx, p.Rules, id); err != nil {
 			return nil, err
 		}
 		rulesChanged = true
@@ -369,6 +367,17 @@ func (s *Store) SegmentWhere(ctx context.Context, id int64) (string, []any, erro
 	return where, args, nil
 }
 
+// SegmentMembershipSQL is SegmentWhere as a condition on a contacts table
+// under any name or alias — `id IN (SELECT c.id FROM contacts c WHERE …)` —
+// for ContactFilter.SegmentSQL and queries that do not alias contacts as c.
+func (s *Store) SegmentMembershipSQL(ctx context.Context, id int64) (string, []any, error) {
+	where, args, err := s.SegmentWhere(ctx, id)
+	if err != nil {
+		return "", nil, err
+	}
+	return "id IN (SELECT c.id FROM contacts c WHERE " + where + ")", args, nil
+}
+
 // reachableSQL is the part of an audience a marketing message can go to.
 const reachableSQL = "c.reachability = 'reachable' AND c.marketing_opt_in"
 
@@ -410,8 +419,8 @@ func (s *Store) CountSavedSegment(ctx context.Context, id int64) (total, reachab
 	return total, reachable, nil
 }
 
-// SampleContact is a contact as the segment preview shows it.
-type SampleContact struct {
+// SegmentSample is a contact as the segment preview shows it.
+type SegmentSample struct {
 	ID             int64      `json:"id"`
 	Phone          string     `json:"phone"`
 	FirstName      string     `json:"first_name"`
@@ -425,13 +434,13 @@ type SampleContact struct {
 }
 
 // SampleSegment returns up to n matching contacts, most recently created first.
-func (s *Store) SampleSegment(ctx context.Context, rules json.RawMessage, n int) ([]SampleContact, error) {
+func (s *Store) SampleSegment(ctx context.Context, rules json.RawMessage, n int) ([]SegmentSample, error) {
 	where, args, err := s.CompileRules(ctx, rules)
 	if err != nil {
 		return nil, err
 	}
 	n = min(max(n, 1), 100)
-	var out []SampleContact
+	var out []SegmentSample
 	err = s.db.WithContext(ctx).Raw(`SELECT c.id, c.phone, c.first_name, c.last_name, c.country, c.lifecycle_stage,
 		c.reachability, c.marketing_opt_in, c.total_spent, c.last_active_at
 		FROM contacts c WHERE `+where+` ORDER BY c.id DESC LIMIT ?`, append(args, n)...).Scan(&out).Error
@@ -478,11 +487,10 @@ func (s *Store) FreezeSegment(ctx context.Context, id int64, name string, by *in
 
 // PhoneListResult reports how a static list from phone numbers went.
 type PhoneListResult struct {
-	Segment  *Segment
-	Numbers  int      // distinct numbers read
-	Matched  int      // numbers that belong to a contact
-	Missing  []string // numbers with no contact (the first 100)
-	Rejected []string // values that are no phone number (the first 100)
+	Segment *Segment
+	Numbers int      // distinct numbers read
+	Matched int      // numbers that belong to a contact
+	Missing []string // numbers with no contact (the first 100)
 }
 
 // MaxPhoneList bounds a static list made from uploaded numbers.
@@ -522,27 +530,10 @@ func ReadPhoneList(r io.Reader) ([]string, error) {
 	return out, nil
 }
 
-// normalizePhone turns what people paste into E.164 as contacts store it:
-// digits only, an international 00 prefix dropped, "+" in front.
-// TODO(phone): use package phone (national numbers with a default country)
-// once it is on main.
-func normalizePhone(raw string) (string, bool) {
-	var b strings.Builder
-	for _, r := range raw {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	digits := strings.TrimPrefix(b.String(), "00")
-	if len(digits) < 8 || len(digits) > 15 {
-		return "", false
-	}
-	return "+" + digits, true
-}
-
 // CreateStaticSegmentFromPhones saves a static list of the contacts whose
-// numbers are given. Numbers without a contact are reported, not created.
-func (s *Store) CreateStaticSegmentFromPhones(ctx context.Context, name string, numbers []string, by *int64) (*PhoneListResult, error) {
+// numbers are given, in E.164 as contacts store them (the caller normalises
+// with package phone). Numbers without a contact are reported, not created.
+func (s *Store) CreateStaticSegmentFromPhones(ctx context.Context, name string, e164 []string, by *int64) (*PhoneListResult, error) {
 	name, err := checkSegmentName(name)
 	if err != nil {
 		return nil, err
@@ -550,15 +541,8 @@ func (s *Store) CreateStaticSegmentFromPhones(ctx context.Context, name string, 
 	res := &PhoneListResult{}
 	seen := map[string]bool{}
 	var phones []string
-	for _, raw := range numbers {
-		p, ok := normalizePhone(raw)
-		if !ok {
-			if len(res.Rejected) < 100 {
-				res.Rejected = append(res.Rejected, raw)
-			}
-			continue
-		}
-		if !seen[p] {
+	for _, p := range e164 {
+		if p = strings.TrimSpace(p); p != "" && !seen[p] {
 			seen[p] = true
 			phones = append(phones, p)
 		}
@@ -667,4 +651,20 @@ func (s *Store) DistinctValues(ctx context.Context, field string) ([]string, err
 		return nil, fmt.Errorf("models: distinct values of %s: %w", field, err)
 	}
 	return values, nil
+}
+
+// CampaignChoice is a campaign as the engagement condition's dropdown lists it.
+type CampaignChoice struct {
+	ID   int64
+	Name string
+}
+
+// SegmentCampaignChoices lists the newest campaigns (up to 200) for
+// engagement conditions.
+func (s *Store) SegmentCampaignChoices(ctx context.Context) ([]CampaignChoice, error) {
+	var out []CampaignChoice
+	if err := s.db.WithContext(ctx).Raw(`SELECT id, name FROM campaigns ORDER BY id DESC LIMIT 200`).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: campaigns for segments: %w", err)
+	}
+	return out, nil
 }

@@ -1,0 +1,4 @@
+package handlers
+
+// SpreadsheetSafe exposes spreadsheetSafe to the external tests.
+var SpreadsheetSafe = spreadsheetSafe
