@@ -62,15 +62,20 @@ type world struct {
 	contacts int
 }
 
-// newWorld prepares n opted-in contacts and a UTILITY campaign to them.
-func newWorld(t *testing.T, n int) *world {
+// newWorld prepares n opted-in contacts and a UTILITY campaign to them;
+// simOpts adjust the simulator (faults, throughput cap).
+func newWorld(t *testing.T, n int, simOpts ...func(*simulator.Config)) *world {
 	t.Helper()
 	db := testdb.Postgres(t)
 	ctx := context.Background()
 	// HIGH throughput (1,000 msg/s) and no daily tier, as a well-rated
 	// number has: the suite tests guarantees, not Meta's limits.
-	sim := simulator.New(simulator.Config{Seed: rand.Int64(), TimeScale: 0, ThroughputLevel: "HIGH",
-		MessagingLimitTier: "TIER_UNLIMITED", Logger: slog.New(slog.DiscardHandler)})
+	simCfg := simulator.Config{Seed: rand.Int64(), TimeScale: 0, ThroughputLevel: "HIGH",
+		MessagingLimitTier: "TIER_UNLIMITED", Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range simOpts {
+		o(&simCfg)
+	}
+	sim := simulator.New(simCfg)
 	simURL, err := sim.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
