@@ -110,23 +110,9 @@ func newWorld(t *testing.T, n int, simOpts ...func(*simulator.Config)) *world {
 	return w
 }
 
-// launch snapshots the campaign; the Herald processes pick it up. It
-// first waits for Herald's start-up check to adopt the simulated number's
-// throughput, so the send throttle is the number's.
+// launch snapshots the campaign; the Herald processes pick it up.
 func (w *world) launch() {
 	w.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var mps int
-		w.store.DB(context.Background()).Raw("SELECT COALESCE(MAX(throughput_mps), 0) FROM senders").Scan(&mps)
-		if mps > models.DefaultThroughputMPS {
-			break
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("sender throughput still %d msg/s", mps)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	res, err := w.store.LaunchCampaign(context.Background(), w.campaign.ID, time.Now())
 	if err != nil {
 		w.t.Fatal(err)
@@ -212,12 +198,31 @@ func (w *world) startHerald(name, dbURL string) *herald {
 		default:
 		}
 		if h.ready() == http.StatusOK {
+			w.waitSenderChecked()
 			return h
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	w.t.Fatalf("%s did not become ready:\n%s", name, tail(h.logs.String(), 40))
 	return nil
+}
+
+// waitSenderChecked waits for Herald's start-up check to adopt the
+// simulated number's throughput, so the send throttle is the number's.
+func (w *world) waitSenderChecked() {
+	w.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var mps int
+		w.store.DB(context.Background()).Raw("SELECT COALESCE(MAX(throughput_mps), 0) FROM senders").Scan(&mps)
+		if mps > models.DefaultThroughputMPS {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("sender throughput still %d msg/s", mps)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // ready returns /readyz's status code, 0 when the process does not answer.
