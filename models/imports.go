@@ -697,7 +697,8 @@ func (s *Store) importBatchTx(ctx context.Context, db batchDB, im *Import, worke
 				sb.WriteString(", ")
 			}
 			sb.WriteString("(?, ?, ?, ?)")
-			args = append(args, im.ID, int32(e.Line), e.Message, e.Raw)
+			// Postgres text cannot hold NUL; a rejected line may carry one.
+			args = append(args, im.ID, int32(e.Line), strings.ReplaceAll(e.Message, "\x00", ""), strings.ReplaceAll(e.Raw, "\x00", ""))
 		}
 		if _, err := db.exec(ctx, "INSERT INTO import_errors (import_id, line, message, raw) VALUES "+sb.String(), args...); err != nil {
 			return counts, fmt.Errorf("record rejected rows: %w", err)
