@@ -22,7 +22,8 @@ func cloudAPIFaults(t *testing.T, contacts int, faults simulator.Faults, mps int
 	h := w.startHerald("herald", "")
 	w.launch()
 	ctx := context.Background()
-	deadline := time.Now().Add(5 * time.Minute)
+	// A send round waits for its slowest request (up to the 30 s timeout).
+	deadline := time.Now().Add(15 * time.Minute)
 	for {
 		c := w.statusCounts()
 		if c[models.MessagePending]+c[models.MessageClaimed]+c[models.MessageSending] == 0 {

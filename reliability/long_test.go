@@ -31,9 +31,10 @@ func TestThreeInstancesOneKilled(t *testing.T) { threeInstances(t, sizeFromEnv(5
 func TestDatabaseOutage(t *testing.T) { databaseOutage(t, sizeFromEnv(20_000), 15*time.Second) }
 
 // TestCloudAPIFaults: 10% 5xx, 5% dropped connections, 5% answers slower
-// than Herald's 30 s request timeout, and 130429 bursts over a 10k send.
+// than Herald's 30 s request timeout, and 130429 bursts over a 4k send
+// (a send round waits up to the 30 s timeout for its slow requests).
 func TestCloudAPIFaults(t *testing.T) {
-	cloudAPIFaults(t, sizeFromEnv(10_000), simulator.Faults{Error5xxShare: 0.10, DropShare: 0.05, SlowShare: 0.05,
+	cloudAPIFaults(t, sizeFromEnv(4_000), simulator.Faults{Error5xxShare: 0.10, DropShare: 0.05, SlowShare: 0.05,
 		SlowDelay: 35 * time.Second}, 400)
 }
 
