@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,13 +117,13 @@ func runChild(kind string) error {
 	if kind != "import" {
 		return fmt.Errorf("unknown child %q", kind)
 	}
-	ctx := contextBackground()
+	ctx := context.Background()
 	store, err := models.Open(ctx, os.Getenv("HERALD_BENCH_DB"))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	imp := jobs.NewImporter(store, discardLogger(), "bench-child")
+	imp := jobs.NewImporter(store, slog.New(slog.DiscardHandler), "bench-child")
 	start := time.Now()
 	more, err := imp.Round(ctx)
 	if err != nil {

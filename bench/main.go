@@ -151,7 +151,3 @@ func machine() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%d CPU, host %s", numCPU(), host)
 }
-
-func contextBackground() context.Context { return context.Background() }
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
