@@ -19,7 +19,7 @@ func TestAPIMessageValidationQueuesNothing(t *testing.T) {
 	e.approvedTemplate(orderTemplate("order_shipped"))
 	e.storeTemplate(orderTemplate("order_pending_review"), models.TemplatePending)
 	named := templating.Template{Name: "named_order", Language: "en_US", Category: templating.CategoryUtility, ParameterFormat: "NAMED",
-		Body: "Hi {{name}}, order {{order}} is ready.",
+		Body:      "Hi {{name}}, order {{order}} is ready.",
 		Variables: templating.Variables{Body: []templating.VariableMapping{{Name: "name", Example: "Ana"}, {Name: "order", Example: "A1"}}}}
 	e.approvedTemplate(named)
 	track := templating.Template{Name: "track_order", Language: "en_US", Category: templating.CategoryUtility, Body: "Your parcel is on its way.",

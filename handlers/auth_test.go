@@ -23,6 +23,7 @@ var publicRoutes = map[string]bool{
 	"GET /static*": true, "HEAD /static*": true,
 	"GET /webhooks/whatsapp": true, "POST /webhooks/whatsapp": true,
 	"GET /r/:code": true,
+	"GET /api/openapi.yaml": true,
 }
 
 // TestEveryRouteRefusesAnonymous walks Echo's route table, so a route added

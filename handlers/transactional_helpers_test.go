@@ -126,7 +126,7 @@ func (e *txEnv) storeTemplate(tmpl templating.Template, status string) int64 {
 // orderTemplate is a UTILITY template with two positional body parameters.
 func orderTemplate(name string) templating.Template {
 	return templating.Template{Name: name, Language: "en_US", Category: templating.CategoryUtility,
-		Body: "Order {{1}} ships on {{2}}.",
+		Body:      "Order {{1}} ships on {{2}}.",
 		Variables: templating.Variables{Body: []templating.VariableMapping{{Example: "A-1"}, {Example: "Monday"}}}}
 }
 

@@ -70,7 +70,6 @@ func (e *Engine) PriorityRound(ctx context.Context) (bool, error) {
 		slots = append(slots, slot{at: at, j: j})
 	}
 	slices.SortStableFunc(slots, func(a, b slot) int { return a.at.Compare(b.at) })
-	var sent []int64
 	for start := 0; start < len(slots); {
 		if wait := time.Until(slots[start].at); wait > 0 {
 			select {
@@ -91,13 +90,15 @@ func (e *Engine) PriorityRound(ctx context.Context) (bool, error) {
 		if err := e.dispatch(ctx, wctx, wave); err != nil {
 			return false, err
 		}
-		for _, j := range wave {
-			sent = append(sent, j.msg.ID)
-		}
 		start = end
 	}
-	// One-time passwords are not needed once their message left the queue.
-	if _, err := e.store.ClearSentSecrets(wctx, sent); err != nil {
+	// One-time passwords are not needed once their message left the queue
+	// (sent, failed or expired here); rows still pending keep theirs.
+	ids := make([]int64, len(claimed))
+	for i, m := range claimed {
+		ids[i] = m.ID
+	}
+	if _, err := e.store.ClearSentSecrets(wctx, ids); err != nil {
 		return true, err
 	}
 	return true, nil

@@ -370,11 +370,11 @@ func (s *Store) ClaimPriority(ctx context.Context, instance string, limit int, n
 // MessageSecret opens the sealed one-time password of a message; "" when
 // it has none (or it was already cleared).
 func (s *Store) MessageSecret(ctx context.Context, id int64) (string, error) {
-	var sealed []byte
-	if err := s.db.WithContext(ctx).Raw("SELECT secret_enc FROM messages WHERE id = ?", id).Scan(&sealed).Error; err != nil {
+	var row struct{ SecretEnc []byte }
+	if err := s.db.WithContext(ctx).Raw("SELECT secret_enc FROM messages WHERE id = ?", id).Scan(&row).Error; err != nil {
 		return "", fmt.Errorf("models: message %d secret: %w", id, err)
 	}
-	plain, err := s.creds.open(sealed)
+	plain, err := s.creds.open(row.SecretEnc)
 	if err != nil {
 		return "", fmt.Errorf("models: message %d secret: %w", id, err)
 	}
@@ -399,4 +399,15 @@ func (s *Store) ClearSentSecrets(ctx context.Context, ids []int64) (int64, error
 		return 0, fmt.Errorf("models: clear one-time passwords: %w", res.Error)
 	}
 	return res.RowsAffected, nil
+}
+
+// CountTransactional counts API messages matching f.
+func (s *Store) CountTransactional(ctx context.Context, f TransactionalFilter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM messages m LEFT JOIN templates t ON t.id = m.template_id "+where, args...).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("models: count transactional messages: %w", err)
+	}
+	return n, nil
 }
