@@ -40,6 +40,7 @@ type txEnv struct {
 	*env
 	sim    *simulator.Server
 	engine *jobs.Engine
+	runner *jobs.Runner
 	cfg    config.Config
 }
 
@@ -93,7 +94,7 @@ func setupTx(t *testing.T, db testdb.DB, o txOptions) *txEnv {
 			_ = runner.Stop(ctx)
 		})
 	}
-	return &txEnv{env: &env{t: t, srv: srv, echo: e, store: db.Store, db: db}, sim: sim, engine: engine, cfg: cfg}
+	return &txEnv{env: &env{t: t, srv: srv, echo: e, store: db.Store, db: db}, sim: sim, engine: engine, runner: runner, cfg: cfg}
 }
 
 // approvedTemplate stores tmpl as APPROVED in Herald and in the simulator.
