@@ -38,13 +38,14 @@ type txOptions struct {
 // txEnv is a Herald server with a simulated Cloud API behind it.
 type txEnv struct {
 	*env
+	tb     testing.TB
 	sim    *simulator.Server
 	engine *jobs.Engine
 	runner *jobs.Runner
 	cfg    config.Config
 }
 
-func setupTx(t *testing.T, db testdb.DB, o txOptions) *txEnv {
+func setupTx(t testing.TB, db testdb.DB, o txOptions) *txEnv {
 	t.Helper()
 	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -94,17 +95,18 @@ func setupTx(t *testing.T, db testdb.DB, o txOptions) *txEnv {
 			_ = runner.Stop(ctx)
 		})
 	}
-	return &txEnv{env: &env{t: t, srv: srv, echo: e, store: db.Store, db: db}, sim: sim, engine: engine, runner: runner, cfg: cfg}
+	tt, _ := t.(*testing.T) // nil in benchmarks, which use no env helper
+	return &txEnv{env: &env{t: tt, srv: srv, echo: e, store: db.Store, db: db}, tb: t, sim: sim, engine: engine, runner: runner, cfg: cfg}
 }
 
 // approvedTemplate stores tmpl as APPROVED in Herald and in the simulator.
 func (e *txEnv) approvedTemplate(tmpl templating.Template) int64 {
-	e.t.Helper()
+	e.tb.Helper()
 	return e.storeTemplate(tmpl, models.TemplateApproved)
 }
 
 func (e *txEnv) storeTemplate(tmpl templating.Template, status string) int64 {
-	e.t.Helper()
+	e.tb.Helper()
 	tmpl.Normalize()
 	if status == models.TemplateApproved {
 		e.sim.AddTemplate(templating.Definition(tmpl, templating.DefinitionOptions{}), whatsapp.StatusApproved)
@@ -119,7 +121,7 @@ func (e *txEnv) storeTemplate(tmpl templating.Template, status string) int64 {
 		row.Header = &hs
 	}
 	if err := e.store.CreateTemplate(context.Background(), row); err != nil {
-		e.t.Fatal(err)
+		e.tb.Fatal(err)
 	}
 	return row.ID
 }
@@ -144,10 +146,10 @@ type apiKey struct {
 }
 
 func (e *txEnv) key(role models.Role) apiKey {
-	e.t.Helper()
+	e.tb.Helper()
 	k, plain, err := e.store.CreateAPIKey(context.Background(), fmt.Sprintf("key %s %d", role, time.Now().UnixNano()), role, nil)
 	if err != nil {
-		e.t.Fatal(err)
+		e.tb.Fatal(err)
 	}
 	return apiKey{token: plain, id: k.ID}
 }
@@ -178,7 +180,7 @@ func (r apiResult) id() int64 {
 }
 
 func (e *txEnv) call(k apiKey, method, path string, body any) apiResult {
-	e.t.Helper()
+	e.tb.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -187,7 +189,7 @@ func (e *txEnv) call(k apiKey, method, path string, body any) apiResult {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			e.t.Fatal(err)
+			e.tb.Fatal(err)
 		}
 		rd = bytes.NewReader(raw)
 	}
@@ -196,7 +198,7 @@ func (e *txEnv) call(k apiKey, method, path string, body any) apiResult {
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Error(err)
+		e.tb.Error(err)
 		return apiResult{}
 	}
 	defer res.Body.Close()
@@ -208,7 +210,7 @@ func (e *txEnv) call(k apiKey, method, path string, body any) apiResult {
 
 // waitReceived waits until the simulator accepted a message for id.
 func (e *txEnv) waitReceived(id int64, within time.Duration) (simulator.Received, bool) {
-	e.t.Helper()
+	e.tb.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		for _, r := range e.sim.Received() {
@@ -223,7 +225,7 @@ func (e *txEnv) waitReceived(id int64, within time.Duration) (simulator.Received
 
 // waitStatus waits until message id has the ledger status.
 func (e *txEnv) waitStatus(id int64, status string, within time.Duration) bool {
-	e.t.Helper()
+	e.tb.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		var got string
@@ -238,20 +240,20 @@ func (e *txEnv) waitStatus(id int64, status string, within time.Duration) bool {
 
 // countMessages counts ledger rows matching where.
 func (e *txEnv) countMessages(where string, args ...any) int64 {
-	e.t.Helper()
+	e.tb.Helper()
 	var n int64
 	if err := e.store.DB(context.Background()).Raw("SELECT COUNT(*) FROM messages WHERE "+where, args...).Scan(&n).Error; err != nil {
-		e.t.Fatal(err)
+		e.tb.Fatal(err)
 	}
 	return n
 }
 
 // addContact inserts a contact with a reachability.
 func (e *txEnv) addContact(phone, reachability string, marketingOptIn bool) int64 {
-	e.t.Helper()
+	e.tb.Helper()
 	c := &models.Contact{Phone: phone, Reachability: models.Reachability(reachability), MarketingOptIn: marketingOptIn}
 	if err := e.store.CreateContact(context.Background(), c, "test"); err != nil {
-		e.t.Fatal(err)
+		e.tb.Fatal(err)
 	}
 	return c.ID
 }
