@@ -53,7 +53,9 @@ func (e *txEnv) broadcast(n int) int64 {
 
 func TestTransactionalOvertakesRunningBroadcast(t *testing.T) {
 	t.Parallel()
-	for _, db := range testdb.All(t) {
+	// Postgres only: SQLite has one writer, so there every ledger write of
+	// the lane queues behind the broadcast's, whatever the claim order.
+	for _, db := range []testdb.DB{testdb.Postgres(t)} {
 		t.Run(db.Name, func(t *testing.T) {
 			const recipients, rate = 1500, 500.0
 			e := setupTx(t, db, txOptions{engine: true, senderRate: rate})
