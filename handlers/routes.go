@@ -85,7 +85,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	r := routes{
 		e:   e,
 		ui:  []echo.MiddlewareFunc{csrf, h.loadUser},
-		api: e.Group("/api/v1", h.requireAPIKey),
+		api: e.Group("/api/v1", h.requireAPIKey, h.apiRateLimit),
 	}
 
 	// Sign-in is the one UI route open to anonymous users.

@@ -100,6 +100,15 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	if err := engine.Register(runner, 2); err != nil {
 		return nil, err
 	}
+	// Transactional API messages: the priority lane (woken by the API) and
+	// the signed status callbacks to callers' callback_url.
+	if err := engine.RegisterPriorityLane(runner, 2); err != nil {
+		return nil, err
+	}
+	if err := jobs.NewCallbacks(store, jobs.CallbackConfig{Secret: handlers.CallbackSecret(cfg),
+		Log: log.With("component", "callbacks")}).Register(runner); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
