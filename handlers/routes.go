@@ -106,6 +106,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 	r.admin(http.MethodPost, "/settings/senders", h.senderSave)
 	r.admin(http.MethodPost, "/settings/senders/:id/test", h.senderTest)
 	r.view("/settings/setup", h.setupPage)
+	r.admin(http.MethodGet, "/settings/opt-out", h.optOutPage)
+	r.admin(http.MethodPost, "/settings/opt-out", h.optOutSave)
 
 	r.apiRoute(http.MethodGet, "/me", h.apiMe, models.RoleViewer)
 
