@@ -27,7 +27,7 @@ func TestSendTestFillsTheTemplateForTheNumber(t *testing.T) {
 		Components: []whatsapp.TemplateComponent{{Type: "BODY", Text: "Hi {{1}}, your code is {{2}}.",
 			Example: &whatsapp.TemplateExample{BodyText: [][]string{{"Ana", "X1"}}}}}}, "APPROVED")
 	row := &models.Template{WABAID: sc.WABAID, Name: "welcome_back", Language: "en_US", Category: "UTILITY", Status: "APPROVED",
-		Body: "Hi {{1}}, your code is {{2}}.",
+		Body:      "Hi {{1}}, your code is {{2}}.",
 		Variables: `{"body":[{"field":"first_name","fallback":"there"},{"campaign":"code","example":"WELCOME10"}]}`}
 	if err := store.CreateTemplate(ctx, row); err != nil {
 		t.Fatal(err)

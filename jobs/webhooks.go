@@ -25,7 +25,6 @@ var DefaultOptOutKeywords = []string{
 	"ARRET", "ARRÊT", "DESINSCRIRE", "STOPP", "ABMELDEN",
 }
 
-
 // WebhookApplier applies stored webhook bodies: delivery statuses to the
 // ledger, taps and replies to messages and contacts, opt-outs to consent,
 // template verdicts to templates and number health to senders. Applying a
