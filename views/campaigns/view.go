@@ -88,6 +88,7 @@ type ConfirmView struct {
 	Duration                 string
 	Large                    bool
 	Error                    string
+	CanTest                  bool // a WhatsApp sender can send a test now
 }
 
 // ShowView is the live campaign page.
