@@ -1,4 +1,6 @@
 package handlers
 
 // analyticsRoutes registers the analytics pages and API endpoints.
-func (h *Handlers) analyticsRoutes(r routes) {}
+func (h *Handlers) analyticsRoutes(r routes) {
+	h.apiEventsRoutes(r)
+}
