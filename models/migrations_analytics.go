@@ -10,7 +10,7 @@ package models
 // convert it. Holdout rows were never sent, so their conversions live in
 // holdout_conversions (one per held-out row: a contact held out of two
 // campaigns counts for both) and in two campaign_stats counters the uplift
-// is computed from. The read_at index bounds the engagement heatmap's scan
+// is computed from. The read_at and tapped_at indexes bound the engagement heatmap's scan
 // to the period it shows.
 var analyticsMigrations = []migration{
 	{Version: 600, Name: "analytics_attribution", Up: `
@@ -33,5 +33,6 @@ CREATE TABLE holdout_conversions (
 CREATE INDEX holdout_conversions_campaign ON holdout_conversions (campaign_id);
 ALTER TABLE campaign_stats ADD COLUMN holdout_converted BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE campaign_stats ADD COLUMN holdout_revenue {{money}} NOT NULL DEFAULT 0;
-CREATE INDEX messages_read_at ON messages (read_at) WHERE read_at IS NOT NULL`},
+CREATE INDEX messages_read_at ON messages (read_at) WHERE read_at IS NOT NULL;
+CREATE INDEX messages_tapped_at ON messages (tapped_at) WHERE tapped_at IS NOT NULL`},
 }
