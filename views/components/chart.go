@@ -110,12 +110,12 @@ type SeriesPoint struct {
 // Series is a column chart (Bars) with an optional line (Line) on its own
 // right-hand axis, e.g. messages sent per day and conversions per day.
 type Series struct {
-	ID, Title          string
-	BarName, LineName  string // "" LineName = no line
-	Points             []SeriesPoint
-	BarUnit, LineUnit  string // axis captions
-	PeriodName         string // "Day", "Hour"
-	LineIsMoney        bool
+	ID, Title         string
+	BarName, LineName string // "" LineName = no line
+	Points            []SeriesPoint
+	BarUnit, LineUnit string // axis captions
+	PeriodName        string // "Day", "Hour"
+	LineIsMoney       bool
 }
 
 // series geometry.
