@@ -363,3 +363,34 @@ func TwoProportionZ(xa, na, xb, nb int64) Significance {
 	out.Significant = out.Enough && out.P < 0.05
 	return out
 }
+
+// RebuildCampaignStats recomputes a campaign's counters from its ledger
+// rows, events and holdout conversions and stores them: for repairs and
+// for rows written outside the ledger's own paths (demo data).
+func (s *Store) RebuildCampaignStats(ctx context.Context, campaignID int64) (CampaignStats, error) {
+	st, err := s.RecountCampaignStats(ctx, campaignID)
+	if err != nil {
+		return st, err
+	}
+	conv, err := s.RecountConversions(ctx, campaignID)
+	if err != nil {
+		return st, err
+	}
+	st.Converted, st.Revenue = conv.Converted, conv.Revenue
+	err = s.Tx(ctx, func(tx *Store) error {
+		if err := tx.ensureStats(ctx, campaignID); err != nil {
+			return err
+		}
+		return tx.db.WithContext(ctx).Exec(`UPDATE campaign_stats SET targeted = ?, skipped_opted_out = ?, skipped_unreachable = ?,
+			skipped_blocked = ?, skipped_no_consent = ?, skipped_us_marketing = ?, skipped_frequency_capped = ?, skipped_other = ?,
+			holdout = ?, queued = ?, sent = ?, delivered = ?, read = ?, tapped = ?, converted = ?, failed = ?, unknown = ?, expired = ?,
+			cancelled = ?, revenue = ?, holdout_converted = ?, holdout_revenue = ?, updated_at = ? WHERE campaign_id = ?`,
+			st.Targeted, st.SkippedOptedOut, st.SkippedUnreachable, st.SkippedBlocked, st.SkippedNoConsent, st.SkippedUSMarketing,
+			st.SkippedFrequencyCapped, st.SkippedOther, st.Holdout, st.Queued, st.Sent, st.Delivered, st.Read, st.Tapped, st.Converted,
+			st.Failed, st.Unknown, st.Expired, st.Cancelled, st.Revenue, conv.HoldoutConverted, conv.HoldoutRevenue, time.Now().UTC(), campaignID).Error
+	})
+	if err != nil {
+		return st, fmt.Errorf("models: rebuild campaign %d counters: %w", campaignID, err)
+	}
+	return st, nil
+}

@@ -101,6 +101,7 @@ type ShowView struct {
 	Runs                             []Choice
 	CanEdit                          bool
 	Live                             bool // poll for progress
+	Report                           *ReportView
 }
 
 // StatsView is the funnel on the campaign page.

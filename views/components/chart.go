@@ -17,6 +17,9 @@ type FunnelStep struct {
 	Count int64
 	// RateLabel names the step rate, e.g. "delivery rate"; "" for the first step.
 	RateLabel string
+	// RateOf is the label of the step the rate and drop-off are measured
+	// against; "" = the step before.
+	RateOf string
 }
 
 // Funnel is a funnel chart: steps from the widest to the narrowest.
@@ -70,6 +73,11 @@ func (f Funnel) Rows() []FunnelRow {
 		}
 		if i > 0 {
 			prev := f.Steps[i-1].Count
+			for _, o := range f.Steps {
+				if s.RateOf != "" && o.Label == s.RateOf {
+					prev = o.Count
+				}
+			}
 			r.PrevCount = prev
 			r.StepRate = Percent(s.Count, prev)
 			r.Dropped = max(prev-s.Count, 0)
