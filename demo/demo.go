@@ -448,7 +448,8 @@ func (l *loader) localHabit(weekend bool) int {
 }
 
 // newsletter writes last month's weekly newsletter straight into the
-// ledger: four sends to the opted-in audience with reads at each contact's
+// ledger: four weekly issues to the opted-in audience, each contact's on a
+// day of its own, with reads at each contact's
 // own lunch and evening hours, a few taps, and purchases after some reads.
 // Its counters are then rebuilt from those rows.
 func (l *loader) newsletter(ctx context.Context, ids []int64) error {
@@ -488,14 +489,12 @@ func (l *loader) newsletter(ctx context.Context, ids []int64) error {
 	for week := range 4 {
 		sendAt := launched.Add(time.Duration(week) * 7 * 24 * time.Hour)
 		for _, c := range audience {
-			if l.rnd.Float64() < 0.5 { // each week reaches half the list
-				continue
-			}
 			loc, err := time.LoadLocation(c.Timezone)
 			if err != nil {
 				loc = time.UTC
 			}
-			sent := sendAt.Add(time.Duration(l.rnd.IntN(600)) * time.Second)
+			// Each contact gets the week's issue on a day of its own.
+			sent := sendAt.Add(time.Duration(l.rnd.IntN(6*24*3600)) * time.Second)
 			status, reason := models.MessageDelivered, ""
 			var delivered, read, tapped, failed any = sent.Add(3 * time.Second), nil, nil, nil
 			code := 0
@@ -551,10 +550,10 @@ func (l *loader) newsletter(ctx context.Context, ids []int64) error {
 // those who tapped) and by a few held-out contacts.
 func (l *loader) liveCampaigns(ctx context.Context) error {
 	spring, stock := l.res.Templates[0], l.res.Templates[1]
-	ab := &models.Campaign{Name: "Spring sale A/B", SegmentIDs: []int64{l.res.Segments[0]},
+	ab := &models.Campaign{Name: "Spring sale A/B", SegmentIDs: []int64{l.res.Segments[3]},
 		Variants: []models.Variant{{TemplateID: spring, Share: 50}, {TemplateID: stock, Share: 50}},
 		Schedule: models.Schedule{Type: models.ScheduleNow}, HoldoutPercent: 10, ReentryDays: 30}
-	vip := &models.Campaign{Name: "VIP early access", TemplateID: &spring, SegmentIDs: []int64{l.res.Segments[1], l.res.Segments[3]},
+	vip := &models.Campaign{Name: "VIP early access", TemplateID: &spring, SegmentIDs: []int64{l.res.Segments[1]},
 		Schedule: models.Schedule{Type: models.ScheduleNow}, ReentryDays: 30}
 	for _, c := range []*models.Campaign{ab, vip} {
 		if errs := models.ValidateCampaign(c); len(errs) > 0 {
@@ -587,7 +586,7 @@ func (l *loader) liveCampaigns(ctx context.Context) error {
 		share, at := 0.0, now
 		switch {
 		case r.Status == models.MessageHoldout:
-			share = 0.04
+			share = 0.02
 		case r.TappedAt.Valid:
 			share, at = 0.35, r.TappedAt.Time
 		default:
