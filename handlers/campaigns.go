@@ -410,6 +410,11 @@ func (h *Handlers) campaignShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if vm.Status != models.CampaignDraft {
+		if vm.Report, err = h.showReport(c.Request().Context(), id); err != nil {
+			return err
+		}
+	}
 	return render(c, http.StatusOK, campaigns.Show(h.page(c, vm.Name, "campaigns"), vm), nil)
 }
 

@@ -86,6 +86,11 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	}); err != nil {
 		return nil, err
 	}
+	// Campaign costs need a pass over delivered rows; they are refreshed
+	// every minute for recent campaigns instead of on each page view.
+	if err := runner.Periodic("campaign-costs", "@every 1m", store.RefreshRecentCosts); err != nil {
+		return nil, err
+	}
 	if err := jobs.NewImporter(store, log, runner.InstanceID()).Register(runner); err != nil {
 		return nil, err
 	}

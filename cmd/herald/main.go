@@ -37,6 +37,7 @@ Usage:
   herald user create --email E --password P --role admin|marketer|viewer
   herald apikey create --name N [--role R]
   herald simulator [--addr A] [--webhook URL] [--app-secret S]
+  herald demo [--contacts N] [--seed S]   load demo data (contacts, templates, segments, sent campaigns)
 
 Run "herald serve -h" for configuration flags; each also reads an
 environment variable (see README).
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return apikeyCmd(ctx, args, getenv, stdout, stderr)
 	case "simulator":
 		return simulatorCmd(ctx, args, getenv, stdout, stderr, log)
+	case "demo":
+		return demoCmd(ctx, args, getenv, stdout, stderr, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -102,6 +102,7 @@ type ShowView struct {
 	Runs                             []Choice
 	CanEdit                          bool
 	Live                             bool // poll for progress
+	Report                           *ReportView
 }
 
 // StatsView is the funnel on the campaign page.
