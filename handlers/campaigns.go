@@ -106,6 +106,7 @@ func readCampaignForm(values url.Values, rules models.DeliveryRules) campaignFor
 		Deadline: values.Get("deadline"), QuietHours: values.Get("quiet_hours") == "on", FrequencyCap: values.Get("frequency_cap") == "on",
 		Holdout: values.Get("holdout_percent"), Values: map[string]string{}, QuietStart: values.Get("quiet_start"),
 		QuietEnd: values.Get("quiet_end"), ReentryDays: values.Get("reentry_days"),
+		AttributionDays: values.Get("attribution_days"), ConversionEvents: values.Get("conversion_events"),
 	}}
 	for _, id := range values["segment_ids"] {
 		f.v.SegmentIDs[id] = true
@@ -129,6 +130,12 @@ func readCampaignForm(values url.Values, rules models.DeliveryRules) campaignFor
 	}
 	if f.v.VariantShare == "" {
 		f.v.VariantShare = "50"
+	}
+	if f.v.AttributionDays == "" {
+		f.v.AttributionDays = strconv.Itoa(models.DefaultAttributionDays)
+	}
+	if f.v.ConversionEvents == "" {
+		f.v.ConversionEvents = models.EventPurchase
 	}
 	f.v.DefaultQuietStart, f.v.DefaultQuietEnd = rules.QuietStart, rules.QuietEnd
 	f.v.DefaultFrequencyCount, f.v.DefaultFrequencyIn = rules.FrequencyCapCount, rules.FrequencyCapDays
@@ -171,6 +178,16 @@ func (f campaignForm) campaign() (*models.Campaign, components.FieldErrors) {
 		c.ReentryDays = n
 	} else {
 		errs["reentry_days"] = "Give a number of days."
+	}
+	if n, err := strconv.Atoi(v.AttributionDays); err == nil && n > 0 {
+		c.AttributionDays = n
+	} else {
+		errs["attribution_days"] = "Give a number of days."
+	}
+	for _, e := range strings.Split(v.ConversionEvents, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.ConversionEvents = append(c.ConversionEvents, e)
+		}
 	}
 	loc, err := time.LoadLocation(v.Timezone)
 	if err != nil {

@@ -26,6 +26,9 @@ const EventPurchase = "purchase"
 // back at most this far for a read or tapped message.
 const MaxAttributionDays = 90
 
+// DefaultAttributionDays is the window of a campaign that sets none.
+const DefaultAttributionDays = 3
+
 // EventInput is one in-app event to record for a known contact.
 type EventInput struct {
 	ContactID      int64

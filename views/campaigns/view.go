@@ -59,6 +59,7 @@ type FormValues struct {
 	Holdout                                   string
 	Values                                    map[string]string
 	QuietStart, QuietEnd, ReentryDays         string
+	AttributionDays, ConversionEvents         string
 	DefaultQuietStart, DefaultQuietEnd        string
 	DefaultFrequencyCount, DefaultFrequencyIn int
 }
