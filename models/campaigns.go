@@ -117,18 +117,18 @@ type Campaign struct {
 	ReentryDays       int               `json:"reentry_days"`
 	// AttributionDays is how long after a read or tap an event counts as
 	// this campaign's conversion; ConversionEvents names the events that do.
-	AttributionDays  int      `json:"attribution_days"`
-	ConversionEvents []string `json:"conversion_events" gorm:"serializer:json"`
-	QuietStart        string            `json:"quiet_start"` // "" = Settings → Delivery rules
-	QuietEnd          string            `json:"quiet_end"`
-	Timezone          string            `json:"timezone"` // for contacts without one; "" = settings default
-	Priority          int               `json:"priority"`
-	NextRunAt         *time.Time        `json:"next_run_at"`
-	LaunchedAt        *time.Time        `json:"launched_at"`
-	CompletedAt       *time.Time        `json:"completed_at"`
-	CreatedByID       *int64            `json:"created_by_id"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
+	AttributionDays  int        `json:"attribution_days"`
+	ConversionEvents []string   `json:"conversion_events" gorm:"serializer:json"`
+	QuietStart       string     `json:"quiet_start"` // "" = Settings → Delivery rules
+	QuietEnd         string     `json:"quiet_end"`
+	Timezone         string     `json:"timezone"` // for contacts without one; "" = settings default
+	Priority         int        `json:"priority"`
+	NextRunAt        *time.Time `json:"next_run_at"`
+	LaunchedAt       *time.Time `json:"launched_at"`
+	CompletedAt      *time.Time `json:"completed_at"`
+	CreatedByID      *int64     `json:"created_by_id"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
 // TableName is the campaigns table.
