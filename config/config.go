@@ -53,6 +53,9 @@ type WhatsApp struct {
 	WABAID        string
 	AppSecret     string
 	VerifyToken   string
+	// AppID is the Meta app's id, needed to upload media examples of
+	// templates with an image, video or document header.
+	AppID string
 }
 
 // Simulator defaults: the credentials the built-in simulator accepts. They
@@ -64,6 +67,7 @@ const (
 	SimWABAID        = "2000000001"
 	SimAppSecret     = "herald-simulator-app-secret"
 	SimVerifyToken   = "herald-simulator-verify-token"
+	SimAppID         = "3000000001"
 )
 
 // UsesSimulator reports whether Herald should start its built-in simulator.
@@ -97,6 +101,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		{"WHATSAPP_WABA_ID", "whatsapp-waba-id", SimWABAID, "WhatsApp Business Account ID", &c.WhatsApp.WABAID},
 		{"WHATSAPP_APP_SECRET", "whatsapp-app-secret", SimAppSecret, "app secret that signs webhooks", &c.WhatsApp.AppSecret},
 		{"WHATSAPP_VERIFY_TOKEN", "whatsapp-verify-token", SimVerifyToken, "webhook verification token", &c.WhatsApp.VerifyToken},
+		{"WHATSAPP_APP_ID", "whatsapp-app-id", SimAppID, "Meta app id, for uploading templates' media examples", &c.WhatsApp.AppID},
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -150,7 +150,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	e := echo.New()
 	handlers.New(handlers.Deps{Config: cfg, Store: store, Runner: runner, Log: log, Metrics: registry,
-		TemplateGateway: jobs.TemplateGateway{Client: app.client, Store: store}}).Register(e)
+		TemplateGateway: jobs.TemplateGateway{Client: app.client, Store: store, AppID: cfg.WhatsApp.AppID}}).Register(e)
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
