@@ -20,8 +20,12 @@ test: ## every test: unit, SQLite, Postgres, browser
 test-short: ## skip the browser and slow tests
 	$(GO) test -count=1 -short $(PKGS)
 
-test-reliability: ## the long fault-injection suite
-	$(GO) test -count=1 -timeout 60m -tags reliability ./reliability/...
+FUZZTIME ?= 30s
+
+test-reliability: ## the long fault-injection suite, then each fuzz target for FUZZTIME
+	$(GO) test -count=1 -timeout 60m -tags reliability -v -run . ./reliability/...
+	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzWebhookParse$$' -fuzztime $(FUZZTIME) ./reliability
+	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzCSVImport$$' -fuzztime $(FUZZTIME) ./reliability
 
 bench: ## performance figures, each as a ratio to a baseline of the same run
 	$(GO) run ./bench $(if $(SCENARIO),-scenario $(SCENARIO))

@@ -251,6 +251,9 @@ func fixFields(fields []string) []string {
 				f = strings.ToValidUTF8(f, "\uFFFD")
 			}
 		}
+		// NUL is valid UTF-8 but no database text column holds it, and
+		// no real cell means it: binary junk pasted into a file.
+		f = strings.ReplaceAll(f, "\x00", "")
 		fields[i] = strings.TrimSpace(strings.TrimPrefix(f, "\uFEFF"))
 	}
 	return fields

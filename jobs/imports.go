@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/heraldhq/herald/csvimport"
@@ -144,14 +146,51 @@ func (imp *Importer) run(ctx context.Context, im *models.Import) (status, reason
 }
 
 // produce reads rows after im.LineDone, normalises them and sends batches.
+// Reading is sequential (line numbers depend on it) and cheap; normalising
+// (phone numbers above all) is not, so a second goroutine spreads each
+// batch's rows over GOMAXPROCS workers while the next batch is read. Rows
+// keep their file order within and across batches.
 func produce(ctx context.Context, r *csvimport.Reader, header []string, mapping csvimport.Mapping, im *models.Import, size int, out chan<- batch) {
+	raws := make(chan rawBatch, 1)
+	go func() {
+		defer close(raws)
+		readRaw(ctx, r, im.LineDone, size, raws)
+	}()
 	opts := csvimport.Options{DefaultCountry: im.DefaultCountry}
-	cur := batch{}
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	for rb := range raws {
+		b := normalise(rb, header, mapping, opts, workers)
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			for range raws { // let the reader finish
+			}
+			return
+		}
+	}
+}
+
+// rawItem is one record as read: a row, or a row-level read error.
+type rawItem struct {
+	row csvimport.Row
+	err *csvimport.RowError
+}
+
+// rawBatch is a slice of the file read but not yet normalised.
+type rawBatch struct {
+	items     []rawItem
+	bytesRead int64
+	fatal     error
+}
+
+// readRaw reads records after lineDone into batches of size.
+func readRaw(ctx context.Context, r *csvimport.Reader, lineDone, size int, out chan<- rawBatch) {
+	cur := rawBatch{items: make([]rawItem, 0, size)}
 	send := func() bool {
-		cur.BytesRead = r.BytesRead()
+		cur.bytesRead = r.BytesRead()
 		select {
 		case out <- cur:
-			cur = batch{}
+			cur = rawBatch{items: make([]rawItem, 0, size)}
 			return true
 		case <-ctx.Done():
 			return false
@@ -166,39 +205,89 @@ func produce(ctx context.Context, r *csvimport.Reader, header []string, mapping 
 		var rowErr *csvimport.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			if rowErr.Line <= im.LineDone {
+			if rowErr.Line <= lineDone {
 				continue
 			}
-			cur.Seen++
-			cur.LastLine = max(cur.LastLine, rowErr.Line)
-			cur.Rejected = append(cur.Rejected, models.ImportError{Line: rowErr.Line, Message: rowErr.Msg})
+			cur.items = append(cur.items, rawItem{err: rowErr})
 		case err != nil:
 			cur.fatal = err
 			send()
 			return
 		default:
-			if row.Line <= im.LineDone {
+			if row.Line <= lineDone {
 				continue
 			}
-			cur.Seen++
-			cur.LastLine = row.Line
-			c, err := mapping.Contact(header, row, opts)
-			if err != nil {
-				msg := err.Error()
-				if errors.As(err, &rowErr) {
-					msg = rowErr.Msg
-				}
-				cur.Rejected = append(cur.Rejected, models.ImportError{Line: row.Line, Message: msg, Raw: rawRow(row.Fields)})
-				break
-			}
-			cur.Rows = append(cur.Rows, importRow(c))
+			cur.items = append(cur.items, rawItem{row: row})
 		}
-		if cur.Seen >= size {
+		if len(cur.items) >= size {
 			if !send() {
 				return
 			}
 		}
 	}
+}
+
+// normalised is one record's fate: a contact, or the reason it is rejected.
+type normalised struct {
+	contact  csvimport.Contact
+	rejected *models.ImportError
+}
+
+// normalise maps a raw batch's rows to contacts on workers goroutines and
+// assembles the batch in file order.
+func normalise(rb rawBatch, header []string, mapping csvimport.Mapping, opts csvimport.Options, workers int) batch {
+	res := make([]normalised, len(rb.items))
+	one := func(i int) {
+		it := rb.items[i]
+		if it.err != nil {
+			res[i].rejected = &models.ImportError{Line: it.err.Line, Message: it.err.Msg}
+			return
+		}
+		c, err := mapping.Contact(header, it.row, opts)
+		if err != nil {
+			msg := err.Error()
+			var rowErr *csvimport.RowError
+			if errors.As(err, &rowErr) {
+				msg = rowErr.Msg
+			}
+			res[i].rejected = &models.ImportError{Line: it.row.Line, Message: msg, Raw: rawRow(it.row.Fields)}
+			return
+		}
+		res[i].contact = c
+	}
+	chunk := (len(res) + workers - 1) / workers
+	if workers <= 1 || len(res) < 256 {
+		for i := range res {
+			one(i)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for start := 0; start < len(res); start += chunk {
+			wg.Add(1)
+			go func(from, to int) {
+				defer wg.Done()
+				for i := from; i < to; i++ {
+					one(i)
+				}
+			}(start, min(start+chunk, len(res)))
+		}
+		wg.Wait()
+	}
+	b := batch{fatal: rb.fatal}
+	b.BytesRead = rb.bytesRead
+	b.Rows = make([]models.ImportRow, 0, len(res))
+	for i, n := range res {
+		b.Seen++
+		line := rb.items[i].row.Line
+		if n.rejected != nil {
+			line = n.rejected.Line
+			b.Rejected = append(b.Rejected, *n.rejected)
+		} else {
+			b.Rows = append(b.Rows, importRow(n.contact))
+		}
+		b.LastLine = max(b.LastLine, line)
+	}
+	return b
 }
 
 // rawRow renders a rejected row as one CSV line for the error report.

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -225,11 +226,18 @@ func (s *Store) CampaignReasons(ctx context.Context, campaignID int64) ([]Reason
 	return out, nil
 }
 
-// valuesCTE builds `WITH name(cols…) AS (VALUES (…), (…))` for a batched
-// UPDATE … FROM: one statement writes many rows with their own values. On
-// Postgres every cell is cast to the column's type, since parameters in a
-// VALUES list have no type of their own; SQLite needs no casts.
+// valuesCTE builds a CTE named name with one row per rows entry, for a
+// batched UPDATE … FROM: one statement writes many rows with their own
+// values. SQLite gets `WITH name(cols…) AS (VALUES (…), (…))`. Postgres gets
+// the rows as one JSON parameter read by jsonb_to_recordset: planning a
+// VALUES list of a few hundred rows of cast parameters costs Postgres
+// several milliseconds per statement (more than running it), while the
+// JSON form plans in a fraction of one; the send engine writes such a
+// batch for every few hundred messages.
 func valuesCTE(d Dialect, name string, cols []valueCol, rows [][]any) (string, []any) {
+	if d == Postgres {
+		return jsonRowsCTE(name, cols, rows)
+	}
 	var b strings.Builder
 	b.WriteString("WITH " + name + "(")
 	for i, c := range cols {
@@ -332,3 +340,57 @@ func (t NullTime) Ptr() *time.Time {
 }
 
 // isNoRows tells gorm's not-found apart from real errors.
+
+// jsonRowsCTE is valuesCTE for Postgres: the rows travel as one jsonb
+// array of objects keyed by column name.
+func jsonRowsCTE(name string, cols []valueCol, rows [][]any) (string, []any) {
+	objs := make([]map[string]any, len(rows))
+	for r, row := range rows {
+		o := make(map[string]any, len(cols))
+		for i, c := range cols {
+			o[c.name] = jsonCell(row[i])
+		}
+		objs[r] = o
+	}
+	js, err := json.Marshal(objs)
+	if err != nil {
+		// Every cell is a plain value (jsonCell); this cannot fail.
+		panic(fmt.Sprintf("models: encode batch rows: %v", err))
+	}
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		defs[i] = c.name + " " + c.pgType
+	}
+	return "WITH " + name + " AS (SELECT * FROM jsonb_to_recordset(CAST(? AS jsonb)) AS " + name + "_rows(" +
+		strings.Join(defs, ", ") + ")) ", []any{string(js)}
+}
+
+// jsonCell turns a batch cell into what encodes as the JSON its column
+// type reads: times as RFC 3339 with nanoseconds, absent values as null.
+func jsonCell(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case *time.Time:
+		if x == nil {
+			return nil
+		}
+		return x.UTC().Format(time.RFC3339Nano)
+	case NullTime:
+		if !x.Valid {
+			return nil
+		}
+		return x.Time.UTC().Format(time.RFC3339Nano)
+	case *string:
+		if x == nil {
+			return nil
+		}
+		return *x
+	case *int64:
+		if x == nil {
+			return nil
+		}
+		return *x
+	}
+	return v
+}

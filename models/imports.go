@@ -595,6 +595,12 @@ func (s *Store) importBatchPostgres(ctx context.Context, im *Import, worker stri
 	err = conn.Raw(func(driverConn any) error {
 		c := driverConn.(*stdlib.Conn).Conn()
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			// The batch and its progress commit together, so a batch lost
+			// in a database crash is read again from the file on resume:
+			// the commit need not wait for the disk.
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return fmt.Errorf("relax commit: %w", err)
+			}
 			var err error
 			counts, err = s.importBatchTx(ctx, pgxBatchDB{tx}, im, worker, rows, b)
 			return err
@@ -619,19 +625,29 @@ func (s *Store) importBatchTx(ctx context.Context, db batchDB, im *Import, worke
 	if err := s.loadStaging(ctx, db, im, rows); err != nil {
 		return counts, fmt.Errorf("load staging table: %w", err)
 	}
-	if _, err := db.exec(ctx, `UPDATE import_staging SET contact_id = c.id FROM contacts c WHERE c.phone = import_staging.phone`); err != nil {
+	// Lookups against contacts are correlated subqueries, one unique-index
+	// probe per staged row: during a large import the contacts table grows
+	// faster than its statistics, and a join planned on stale statistics
+	// scans the whole table for every batch (quadratic over the file).
+	if _, err := db.exec(ctx, `UPDATE import_staging SET contact_id = (SELECT c.id FROM contacts c WHERE c.phone = import_staging.phone)`); err != nil {
 		return counts, fmt.Errorf("match known contacts: %w", err)
 	}
 	// An external ID held by another phone would break its unique index.
 	var conflicts []int
-	err := db.query(ctx, `SELECT s.line, s.external_id, c.phone FROM import_staging s
-		JOIN contacts c ON c.external_id = s.external_id WHERE c.phone <> s.phone`, nil,
+	err := db.query(ctx, `SELECT s.line, s.external_id,
+		(SELECT c.phone FROM contacts c WHERE c.external_id = s.external_id AND c.phone <> s.phone) AS other
+		FROM import_staging s WHERE s.external_id IS NOT NULL`, nil,
 		func(scan func(...any) error) error {
 			var line int
-			var ext, other string
-			if err := scan(&line, &ext, &other); err != nil {
+			var ext string
+			var otherPhone *string
+			if err := scan(&line, &ext, &otherPhone); err != nil {
 				return err
 			}
+			if otherPhone == nil {
+				return nil
+			}
+			other := *otherPhone
 			conflicts = append(conflicts, line)
 			b.Rejected = append(b.Rejected, ImportError{Line: line,
 				Message: fmt.Sprintf("external ID %q already belongs to the contact %s", ext, other)})
@@ -674,8 +690,9 @@ func (s *Store) importBatchTx(ctx context.Context, db batchDB, im *Import, worke
 		// A phone inserted meanwhile by someone else was left alone.
 		counts.Imported, counts.Unchanged = n, counts.Unchanged+(staged-known-n)
 		if _, err := db.exec(ctx, `INSERT INTO consent_events (contact_id, kind, granted, source, created_at)
-			SELECT c.id, 'marketing', s.opt_in, ?, ? FROM import_staging s JOIN contacts c ON c.phone = s.phone
-			WHERE s.contact_id IS NULL AND s.opt_in IS NOT NULL AND c.marketing_opt_in_source = ? AND c.marketing_opt_in_at = ?`,
+			SELECT x.id, 'marketing', x.opt_in, ?, ? FROM (SELECT s.opt_in, (SELECT c.id FROM contacts c WHERE c.phone = s.phone
+				AND c.marketing_opt_in_source = ? AND c.marketing_opt_in_at = ?) AS id
+				FROM import_staging s WHERE s.contact_id IS NULL AND s.opt_in IS NOT NULL) x WHERE x.id IS NOT NULL`,
 			source, now, source, now); err != nil {
 			return counts, fmt.Errorf("record consent of new contacts: %w", err)
 		}
@@ -691,7 +708,8 @@ func (s *Store) importBatchTx(ctx context.Context, db batchDB, im *Import, worke
 				sb.WriteString(", ")
 			}
 			sb.WriteString("(?, ?, ?, ?)")
-			args = append(args, im.ID, int32(e.Line), e.Message, e.Raw)
+			// Postgres text cannot hold NUL; a rejected line may carry one.
+			args = append(args, im.ID, int32(e.Line), strings.ReplaceAll(e.Message, "\x00", ""), strings.ReplaceAll(e.Raw, "\x00", ""))
 		}
 		if _, err := db.exec(ctx, "INSERT INTO import_errors (import_id, line, message, raw) VALUES "+sb.String(), args...); err != nil {
 			return counts, fmt.Errorf("record rejected rows: %w", err)

@@ -84,10 +84,26 @@ func (s *Store) ClaimDue(ctx context.Context, instance string, limit int, now ti
 			AND (m.sender_id IS NULL OR NOT EXISTS (SELECT 1 FROM senders sd WHERE sd.id = m.sender_id AND sd.status = 'stopped'))
 			ORDER BY m.priority DESC, m.send_after LIMIT ?` + lock + `) ` + claimReturning
 	var out []ClaimedMessage
-	if err := s.db.WithContext(ctx).Raw(q, instance, now, now, now, limit).Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("models: claim messages: %w", err)
+	claim := func(tx *Store) error {
+		out = out[:0]
+		// A claim lost in a database crash puts its rows back to pending,
+		// which is safe: nothing is sent before MarkSending's commit, and
+		// that durable commit flushes the claim's earlier WAL with it.
+		if err := tx.relaxedCommit(ctx); err != nil {
+			return err
+		}
+		if err := tx.db.WithContext(ctx).Raw(q, instance, now, now, now, limit).Scan(&out).Error; err != nil {
+			return fmt.Errorf("models: claim messages: %w", err)
+		}
+		return nil
 	}
-	return out, nil
+	var err error
+	if s.dialect != Postgres {
+		err = claim(s)
+	} else {
+		err = s.Tx(ctx, claim)
+	}
+	return out, err
 }
 
 // SendContact is what a worker needs of a recipient to render a message.
@@ -198,6 +214,10 @@ func (s *Store) SettleClaims(ctx context.Context, instance string, list []Settle
 		rows[i] = []any{st.ID, st.Status, st.Reason, after}
 	}
 	return s.retryTx(ctx, func(tx *Store) error {
+		// Lost in a crash, the rows stay claimed and are decided again.
+		if err := tx.relaxedCommit(ctx); err != nil {
+			return err
+		}
 		cte, args := valuesCTE(s.dialect, "v", []valueCol{{"id", "BIGINT"}, {"status", "TEXT"}, {"reason", "TEXT"}, {"after", "TIMESTAMPTZ"}}, rows)
 		args = append(args, now, now, instance)
 		var changed []struct {

@@ -1,8 +1,10 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,6 +60,9 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int) ([]WebhookDelivery
 	if err != nil {
 		return nil, fmt.Errorf("models: claim webhooks: %w", err)
 	}
+	// RETURNING does not keep the subquery's order; bodies are applied in
+	// the order they arrived, so a late "failed" cannot overtake a "read".
+	slices.SortFunc(out, func(a, b WebhookDelivery) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 

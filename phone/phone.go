@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -178,6 +179,11 @@ func fromInternational(digits string) (Number, error) {
 
 // parseIn parses and validates s in region ("" when s starts with "+").
 func parseIn(s, region string) (Number, error) {
+	if region == "" && strings.HasPrefix(s, "+") {
+		if num, ok := fastInternational(s[1:]); ok {
+			return validate(num)
+		}
+	}
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil {
 		switch {
@@ -194,6 +200,12 @@ func parseIn(s, region string) (Number, error) {
 			return Number{}, ErrNotANumber
 		}
 	}
+	return validate(num)
+}
+
+// validate checks a parsed number's length and numbering plan and fills in
+// the normalised forms, its country and its zone.
+func validate(num *phonenumbers.PhoneNumber) (Number, error) {
 	switch phonenumbers.IsPossibleNumberWithReason(num) {
 	case phonenumbers.IS_POSSIBLE:
 	case phonenumbers.INVALID_COUNTRY_CODE:
@@ -208,7 +220,13 @@ func parseIn(s, region string) (Number, error) {
 	if !phonenumbers.IsValidNumber(num) {
 		return Number{}, ErrInvalid
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	var e164 string
+	if num.GetItalianLeadingZero() {
+		e164 = phonenumbers.Format(num, phonenumbers.E164)
+	} else {
+		// What Format(E164) writes, without its buffers and metadata lookups.
+		e164 = "+" + strconv.Itoa(int(num.GetCountryCode())) + strconv.FormatUint(num.GetNationalNumber(), 10)
+	}
 	return Number{
 		E164:     e164,
 		Digits:   strings.TrimPrefix(e164, "+"),
