@@ -35,7 +35,6 @@ const (
 type sendSetup struct {
 	store    *models.Store
 	sim      *simulator.Server
-	client   *whatsapp.Client
 	campaign *models.Campaign
 	template templating.Template
 }

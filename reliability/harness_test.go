@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -407,17 +406,4 @@ func (w *world) checkExactlyOnce(allowFailed bool) verdict {
 		w.t.Errorf("counters drifted from the ledger:\nkept    %+v\nrecount %+v", kept, recount)
 	}
 	return v
-}
-
-// withApplicationName tags a DATABASE_URL's connections, so they can be
-// told apart in pg_stat_activity.
-func withApplicationName(dbURL, name string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return dbURL
-	}
-	q := u.Query()
-	q.Set("application_name", name)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
