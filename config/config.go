@@ -37,6 +37,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxImportBytes caps an uploaded CSV file.
 	MaxImportBytes int64
+	// APIRate and APIBurst are each API key's token bucket: requests per
+	// second and the burst above it (HERALD_API_RATE "rate[:burst]").
+	APIRate  float64
+	APIBurst int
 }
 
 // WhatsApp holds the default sender's Cloud API credentials. An empty APIURL
@@ -49,6 +53,9 @@ type WhatsApp struct {
 	WABAID        string
 	AppSecret     string
 	VerifyToken   string
+	// AppID is the Meta app's id, needed to upload media examples of
+	// templates with an image, video or document header.
+	AppID string
 }
 
 // Simulator defaults: the credentials the built-in simulator accepts. They
@@ -60,6 +67,7 @@ const (
 	SimWABAID        = "2000000001"
 	SimAppSecret     = "herald-simulator-app-secret"
 	SimVerifyToken   = "herald-simulator-verify-token"
+	SimAppID         = "3000000001"
 )
 
 // UsesSimulator reports whether Herald should start its built-in simulator.
@@ -74,7 +82,7 @@ type Var struct {
 // Load builds a Config from args (the flags after `serve`) and getenv.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var c Config
-	var shutdown, maxImport string
+	var shutdown, maxImport, apiRate string
 	vars := []Var{
 		{"HERALD_ADDR", "addr", "127.0.0.1:8080", "listen address", &c.Addr},
 		{"DATABASE_URL", "database-url", "sqlite://data/herald.db", "sqlite://PATH or postgres://…", &c.DatabaseURL},
@@ -85,6 +93,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		{"HERALD_ADMIN_PASSWORD", "admin-password", "", "first admin's password, used when no user exists", &c.AdminPassword},
 		{"HERALD_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "time given to requests and jobs to finish on shutdown", &shutdown},
 		{"HERALD_MAX_IMPORT_BYTES", "max-import-bytes", "1073741824", "largest accepted CSV upload in bytes", &maxImport},
+		{"HERALD_API_RATE", "api-rate", "50:100", "REST API requests per second per API key, and the burst (rate[:burst])", &apiRate},
 		{"WHATSAPP_API_URL", "whatsapp-api-url", "", "Cloud API base URL (https://graph.facebook.com); empty runs the built-in simulator", &c.WhatsApp.APIURL},
 		{"WHATSAPP_API_VERSION", "whatsapp-api-version", SimAPIVersion, "Graph API version", &c.WhatsApp.APIVersion},
 		{"WHATSAPP_TOKEN", "whatsapp-token", SimToken, "system-user access token", &c.WhatsApp.Token},
@@ -92,6 +101,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		{"WHATSAPP_WABA_ID", "whatsapp-waba-id", SimWABAID, "WhatsApp Business Account ID", &c.WhatsApp.WABAID},
 		{"WHATSAPP_APP_SECRET", "whatsapp-app-secret", SimAppSecret, "app secret that signs webhooks", &c.WhatsApp.AppSecret},
 		{"WHATSAPP_VERIFY_TOKEN", "whatsapp-verify-token", SimVerifyToken, "webhook verification token", &c.WhatsApp.VerifyToken},
+		{"WHATSAPP_APP_ID", "whatsapp-app-id", SimAppID, "Meta app id, for uploading templates' media examples", &c.WhatsApp.AppID},
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -114,6 +124,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if _, err := fmt.Sscan(maxImport, &c.MaxImportBytes); err != nil || c.MaxImportBytes <= 0 {
 		return Config{}, fmt.Errorf("config: HERALD_MAX_IMPORT_BYTES must be a positive number of bytes, got %q", maxImport)
+	}
+	if c.APIRate, c.APIBurst, err = parseRate(apiRate); err != nil {
+		return Config{}, err
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
@@ -161,4 +174,20 @@ func (c *Config) EnsureSecret() error {
 func (c Config) Key(purpose string) []byte {
 	sum := sha256.Sum256([]byte("herald/" + purpose + "/" + c.Secret))
 	return sum[:]
+}
+
+// parseRate reads HERALD_API_RATE: "50" (burst twice the rate) or "50:100".
+func parseRate(s string) (float64, int, error) {
+	r, b, hasBurst := strings.Cut(strings.TrimSpace(s), ":")
+	var rate float64
+	if _, err := fmt.Sscan(r, &rate); err != nil || rate <= 0 {
+		return 0, 0, fmt.Errorf("config: HERALD_API_RATE must be a positive rate, optionally with :burst, got %q", s)
+	}
+	burst := max(int(2*rate), 1)
+	if hasBurst {
+		if _, err := fmt.Sscan(b, &burst); err != nil || burst < 1 {
+			return 0, 0, fmt.Errorf("config: HERALD_API_RATE burst must be a whole number from 1, got %q", s)
+		}
+	}
+	return rate, burst, nil
 }

@@ -45,7 +45,10 @@ func TestBuildTwoGroupSegment(t *testing.T) {
 	p.click(`#f-r-group > .rule-group-head .rule-actions button:nth-child(2)`)
 	p.waitVisible(`#f-r-1-group select[name="r.1.0.field"]`)
 	choose(p, `select[name="r.1.0.field"]`, "tags")
-	p.waitJS(`document.querySelector('select[name="r.1.0.op"] option[value="contains"]') !== null`)
+	// Wait for the builder to come back for the tags field (its value box asks
+	// for comma-separated tags) before typing, or the swap would eat the text.
+	p.waitJS(`document.querySelector('input[name="r.1.0.value"]') !== null &&
+		document.querySelector('input[name="r.1.0.value"]').placeholder === "comma-separated"`)
 	p.fill(`input[name="r.1.0.value"]`, "vip")
 	p.waitJS(fmt.Sprintf(`document.querySelector(%q).innerText.trim() === "1"`, count))
 

@@ -35,6 +35,8 @@ type campaignInput struct {
 	QuietStart        string            `json:"quiet_start"`
 	QuietEnd          string            `json:"quiet_end"`
 	Timezone          string            `json:"timezone"`
+	AttributionDays   int               `json:"attribution_days"`
+	ConversionEvents  []string          `json:"conversion_events"`
 }
 
 // campaign turns the input into a draft; quiet hours and the frequency cap
@@ -43,7 +45,8 @@ func (in campaignInput) campaign() *models.Campaign {
 	c := &models.Campaign{Name: in.Name, TemplateID: in.TemplateID, SenderID: in.SenderID, TemplateValues: in.TemplateValues,
 		SegmentIDs: in.SegmentIDs, ExcludeSegmentIDs: in.ExcludeSegmentIDs, Schedule: models.Schedule{Type: models.ScheduleNow},
 		RespectQuietHours: true, FrequencyCap: true, Deadline: in.Deadline, HoldoutPercent: in.HoldoutPercent,
-		Variants: in.Variants, ReentryDays: 30, QuietStart: in.QuietStart, QuietEnd: in.QuietEnd, Timezone: in.Timezone}
+		Variants: in.Variants, ReentryDays: 30, QuietStart: in.QuietStart, QuietEnd: in.QuietEnd, Timezone: in.Timezone,
+		AttributionDays: in.AttributionDays, ConversionEvents: in.ConversionEvents}
 	if in.Schedule != nil {
 		c.Schedule = *in.Schedule
 	}

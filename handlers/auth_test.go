@@ -22,7 +22,8 @@ var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /readyz": true, "GET /metrics": true,
 	"GET /static*": true, "HEAD /static*": true,
 	"GET /webhooks/whatsapp": true, "POST /webhooks/whatsapp": true,
-	"GET /r/:code": true,
+	"GET /r/:code":          true,
+	"GET /api/openapi.yaml": true,
 }
 
 // TestEveryRouteRefusesAnonymous walks Echo's route table, so a route added

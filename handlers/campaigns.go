@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald/jobs"
 	"github.com/heraldhq/herald/models"
+	"github.com/heraldhq/herald/phone"
 	"github.com/heraldhq/herald/views/campaigns"
 	"github.com/heraldhq/herald/views/components"
 )
@@ -30,6 +31,7 @@ func (h *Handlers) campaignsRoutes(r routes) {
 	r.view("/campaigns/:id/progress", h.campaignProgress)
 	r.edit(http.MethodGet, "/campaigns/:id/confirm", h.campaignConfirm)
 	r.edit(http.MethodPost, "/campaigns/:id/launch", h.campaignLaunch)
+	r.edit(http.MethodPost, "/campaigns/:id/test", h.campaignTest)
 	r.edit(http.MethodPost, "/campaigns/:id/pause", h.campaignPause)
 	r.edit(http.MethodPost, "/campaigns/:id/resume", h.campaignResume)
 	r.edit(http.MethodPost, "/campaigns/:id/cancel", h.campaignCancel)
@@ -104,6 +106,7 @@ func readCampaignForm(values url.Values, rules models.DeliveryRules) campaignFor
 		Deadline: values.Get("deadline"), QuietHours: values.Get("quiet_hours") == "on", FrequencyCap: values.Get("frequency_cap") == "on",
 		Holdout: values.Get("holdout_percent"), Values: map[string]string{}, QuietStart: values.Get("quiet_start"),
 		QuietEnd: values.Get("quiet_end"), ReentryDays: values.Get("reentry_days"),
+		AttributionDays: values.Get("attribution_days"), ConversionEvents: values.Get("conversion_events"),
 	}}
 	for _, id := range values["segment_ids"] {
 		f.v.SegmentIDs[id] = true
@@ -127,6 +130,12 @@ func readCampaignForm(values url.Values, rules models.DeliveryRules) campaignFor
 	}
 	if f.v.VariantShare == "" {
 		f.v.VariantShare = "50"
+	}
+	if f.v.AttributionDays == "" {
+		f.v.AttributionDays = strconv.Itoa(models.DefaultAttributionDays)
+	}
+	if f.v.ConversionEvents == "" {
+		f.v.ConversionEvents = models.EventPurchase
 	}
 	f.v.DefaultQuietStart, f.v.DefaultQuietEnd = rules.QuietStart, rules.QuietEnd
 	f.v.DefaultFrequencyCount, f.v.DefaultFrequencyIn = rules.FrequencyCapCount, rules.FrequencyCapDays
@@ -169,6 +178,16 @@ func (f campaignForm) campaign() (*models.Campaign, components.FieldErrors) {
 		c.ReentryDays = n
 	} else {
 		errs["reentry_days"] = "Give a number of days."
+	}
+	if n, err := strconv.Atoi(v.AttributionDays); err == nil && n > 0 {
+		c.AttributionDays = n
+	} else {
+		errs["attribution_days"] = "Give a number of days."
+	}
+	for _, e := range strings.Split(v.ConversionEvents, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.ConversionEvents = append(c.ConversionEvents, e)
+		}
 	}
 	loc, err := time.LoadLocation(v.Timezone)
 	if err != nil {
@@ -408,6 +427,11 @@ func (h *Handlers) campaignShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if vm.Status != models.CampaignDraft {
+		if vm.Report, err = h.showReport(c.Request().Context(), id); err != nil {
+			return err
+		}
+	}
 	return render(c, http.StatusOK, campaigns.Show(h.page(c, vm.Name, "campaigns"), vm), nil)
 }
 
@@ -435,6 +459,8 @@ var skipLabels = map[string]string{
 
 func (h *Handlers) confirmView(ctx context.Context, camp *models.Campaign) (campaigns.ConfirmView, error) {
 	vm := campaigns.ConfirmView{ID: camp.ID, Name: camp.Name, Schedule: scheduleLabel(camp)}
+	_, canTest := h.gateway.(TemplateTestSender)
+	vm.CanTest = canTest && camp.TemplateID != nil
 	est, err := h.store.EstimateCampaign(ctx, camp, time.Now())
 	if err != nil {
 		return vm, err
@@ -693,4 +719,32 @@ func (h *Handlers) deliverySave(c echo.Context) error {
 	}
 	h.flash(c, "success", "Delivery rules saved. Running campaigns use them within seconds.")
 	return redirect(c, "/settings/delivery")
+}
+
+// campaignTest sends the campaign's template to the marketer's own number
+// from the confirmation page, before anyone else gets it.
+func (h *Handlers) campaignTest(c echo.Context) error {
+	id, err := campaignID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	camp, err := h.store.Campaign(ctx, id)
+	if err != nil {
+		return err
+	}
+	sender, ok := h.gateway.(TemplateTestSender)
+	if !ok || camp.TemplateID == nil {
+		return render(c, http.StatusConflict, campaigns.TestResult(false, "Test sends are not available here."), nil)
+	}
+	n, err := phone.Parse(c.FormValue("phone"), "")
+	if err != nil {
+		return render(c, http.StatusUnprocessableEntity,
+			campaigns.TestResult(false, "Enter your number in international format, e.g. +5511987654321."), nil)
+	}
+	if err := sender.SendTest(ctx, *camp.TemplateID, n.E164); err != nil {
+		h.log.Warn("campaign test send", "campaign", id, "err", err)
+		return render(c, http.StatusOK, campaigns.TestResult(false, "WhatsApp refused the test: "+err.Error()), nil)
+	}
+	return render(c, http.StatusOK, campaigns.TestResult(true, "Sent to "+n.E164+". Check your phone."), nil)
 }

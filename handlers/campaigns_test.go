@@ -241,3 +241,45 @@ func TestDeliveryRulesSettings(t *testing.T) {
 		t.Errorf("marketer opens delivery rules: %d", res.StatusCode)
 	}
 }
+
+func TestCampaignAttributionSettings(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	tmpl := &models.Template{Name: "promo", Language: "en_US", Category: "MARKETING", Body: "Sale!", Status: "APPROVED"}
+	if err := e.store.CreateTemplate(ctx, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	seg, err := e.store.CreateSegment(ctx, models.SegmentInput{Name: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(days int, events string) string {
+		return fmt.Sprintf(`{"name": "signups", "template_id": %d, "segment_ids": [%d], "attribution_days": %d, "conversion_events": %s}`,
+			tmpl.ID, seg.ID, days, events)
+	}
+	status, got := apiCall(t, e, models.RoleMarketer, http.MethodPost, "/campaigns", body(120, `["purchase"]`))
+	if status != http.StatusUnprocessableEntity || got["error"].(map[string]any)["fields"].(map[string]any)["attribution_days"] == nil {
+		t.Fatalf("a 120-day window: %d %v, want 422 on attribution_days", status, got)
+	}
+	status, got = apiCall(t, e, models.RoleMarketer, http.MethodPost, "/campaigns", body(7, `["signup", "trial_started"]`))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, got)
+	}
+	a, err := e.store.CampaignAttribution(ctx, int64(got["id"].(float64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Days != 7 || len(a.Events) != 2 || a.Events[0] != "signup" {
+		t.Fatalf("stored attribution %+v", a)
+	}
+	// Without the fields the defaults apply: 3 days, purchase.
+	status, got = apiCall(t, e, models.RoleMarketer, http.MethodPost, "/campaigns",
+		fmt.Sprintf(`{"name": "defaults", "template_id": %d, "segment_ids": [%d]}`, tmpl.ID, seg.ID))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, got)
+	}
+	if a, _ := e.store.CampaignAttribution(ctx, int64(got["id"].(float64))); a.Days != 3 || a.Events[0] != "purchase" {
+		t.Fatalf("default attribution %+v", a)
+	}
+}

@@ -38,6 +38,8 @@ type Handlers struct {
 	login    models.LoginPolicy
 	hooks    webhookSecrets
 	gateway  TemplateGateway // nil when WhatsApp is not wired
+	// apiLimits are the per-API-key rate limits (handlers/ratelimit.go).
+	apiLimits *keyLimits
 }
 
 // New builds the handlers.
@@ -54,13 +56,14 @@ func New(d Deps) *Handlers {
 		d.Metrics = prometheus.NewRegistry()
 	}
 	return &Handlers{
-		cfg:      d.Config,
-		store:    d.Store,
-		runner:   d.Runner,
-		log:      d.Log,
-		sessions: store,
-		metrics:  d.Metrics,
-		login:    models.DefaultLoginPolicy,
-		gateway:  d.TemplateGateway,
+		cfg:       d.Config,
+		store:     d.Store,
+		runner:    d.Runner,
+		log:       d.Log,
+		sessions:  store,
+		metrics:   d.Metrics,
+		login:     models.DefaultLoginPolicy,
+		gateway:   d.TemplateGateway,
+		apiLimits: newKeyLimits(d.Config.APIRate, d.Config.APIBurst),
 	}
 }

@@ -85,7 +85,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	r := routes{
 		e:   e,
 		ui:  []echo.MiddlewareFunc{csrf, h.loadUser},
-		api: e.Group("/api/v1", h.requireAPIKey),
+		api: e.Group("/api/v1", h.requireAPIKey, h.apiRateLimit),
 	}
 
 	// Sign-in is the one UI route open to anonymous users.
@@ -106,6 +106,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 	r.admin(http.MethodPost, "/settings/senders", h.senderSave)
 	r.admin(http.MethodPost, "/settings/senders/:id/test", h.senderTest)
 	r.view("/settings/setup", h.setupPage)
+	r.admin(http.MethodGet, "/settings/opt-out", h.optOutPage)
+	r.admin(http.MethodPost, "/settings/opt-out", h.optOutSave)
 
 	r.apiRoute(http.MethodGet, "/me", h.apiMe, models.RoleViewer)
 

@@ -475,6 +475,10 @@ func (e *Engine) render(ctx context.Context, rs *roundState, j *job, campaign *m
 		return &pauseError{campaignID: campaign.ID, reason: fmt.Sprintf("template %s (%s) is %s, not APPROVED; resume once Meta approves it",
 			te.tmpl.Name, te.tmpl.Language, te.status)}
 	}
+	if campaign == nil && m.Priority > 0 {
+		// An API message: its values come with the call (jobs/transactional.go).
+		return e.renderTransactional(ctx, j, te, contact)
+	}
 	var values map[string]string
 	if campaign != nil {
 		values = campaign.TemplateValues

@@ -25,9 +25,6 @@ var DefaultOptOutKeywords = []string{
 	"ARRET", "ARRÊT", "DESINSCRIRE", "STOPP", "ABMELDEN",
 }
 
-// OptOutKeywordsSetting is the settings key of the keyword list.
-const OptOutKeywordsSetting = "opt_out_keywords"
-
 // WebhookApplier applies stored webhook bodies: delivery statuses to the
 // ledger, taps and replies to messages and contacts, opt-outs to consent,
 // template verdicts to templates and number health to senders. Applying a
@@ -36,6 +33,9 @@ type WebhookApplier struct {
 	store *models.Store
 	log   *slog.Logger
 	batch int
+	// wake starts the priority lane after an opt-out confirmation is
+	// queued; nil in tests that drive the applier alone.
+	wake func()
 }
 
 // NewWebhookApplier builds the applier.
@@ -46,6 +46,7 @@ func NewWebhookApplier(store *models.Store, log *slog.Logger) *WebhookApplier {
 // Register adds the applier as a worker; it polls every few seconds and is
 // woken by the webhook handler.
 func (a *WebhookApplier) Register(r *Runner) error {
+	a.wake = func() { r.Wake(PriorityWorker) }
 	return r.Worker(WebhooksWorker, 2, 3*time.Second, a.Round)
 }
 
@@ -124,24 +125,26 @@ func normalizeKeyword(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func (a *WebhookApplier) optOutKeywords(ctx context.Context) map[string]bool {
+// optOutSettings reads the keyword list (built-in unless replaced) and the
+// confirmation template.
+func (a *WebhookApplier) optOutSettings(ctx context.Context) (map[string]bool, int64) {
 	words := DefaultOptOutKeywords
-	var custom []string
-	if ok, err := a.store.GetSetting(ctx, OptOutKeywordsSetting, &custom); err == nil && ok && len(custom) > 0 {
-		words = custom
+	var st models.OptOutSettings
+	if ok, err := a.store.GetSetting(ctx, models.OptOutSettingsKey, &st); err == nil && ok && len(st.Keywords) > 0 {
+		words = st.Keywords
 	}
 	set := make(map[string]bool, len(words))
 	for _, w := range words {
 		set[normalizeKeyword(w)] = true
 	}
-	return set
+	return set, st.ConfirmationTemplateID
 }
 
 func (a *WebhookApplier) applyMessages(ctx context.Context, events []whatsapp.MessageEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	keywords := a.optOutKeywords(ctx)
+	keywords, confirmation := a.optOutSettings(ctx)
 	var waIDs []string
 	for _, m := range events {
 		waIDs = append(waIDs, m.From)
@@ -182,6 +185,12 @@ func (a *WebhookApplier) applyMessages(ctx context.Context, events []whatsapp.Me
 	}
 	if len(optOuts) > 0 {
 		errs = append(errs, a.store.WithdrawMarketingConsent(ctx, optOuts, "WhatsApp reply (opt-out keyword)"))
+		if confirmation != 0 {
+			errs = append(errs, a.store.QueueOptOutConfirmations(ctx, optOuts, confirmation))
+			if a.wake != nil {
+				a.wake()
+			}
+		}
 	}
 	errs = append(errs, a.store.TouchContactsActive(ctx, active))
 	return errors.Join(errs...)

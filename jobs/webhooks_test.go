@@ -191,3 +191,34 @@ func TestWebhookInboxRoundMarksProcessed(t *testing.T) {
 		})
 	}
 }
+
+func TestOptOutConfirmationQueuedOnce(t *testing.T) {
+	t.Parallel()
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			f := newWebhookFixture(t, db)
+			ctx := context.Background()
+			tmpl := &models.Template{WABAID: "2000000001", Name: "opt_out_done", Language: "en_US", Category: "UTILITY",
+				Body: "You will not get offers from us any more.", Status: "APPROVED"}
+			if err := f.store.CreateTemplate(ctx, tmpl); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.store.PutSetting(ctx, models.OptOutSettingsKey, models.OptOutSettings{ConfirmationTemplateID: tmpl.ID}); err != nil {
+				t.Fatal(err)
+			}
+			stop := inboundBody(fmt.Sprintf(`{"from":"5511987654321","id":"wamid.IN9","timestamp":"%d","type":"text","text":{"body":"STOP"}}`, time.Now().Unix()))
+			for range 3 { // Meta retries; the user may also send STOP twice
+				if err := f.applier.Apply(ctx, stop); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var queued int64
+			f.store.DB(ctx).Raw("SELECT COUNT(*) FROM messages WHERE template_id = ? AND contact_id = ? AND priority > 0 AND status = 'pending'",
+				tmpl.ID, f.contactID).Scan(&queued)
+			if queued != 1 {
+				t.Fatalf("%d confirmations queued, want 1", queued)
+			}
+		})
+	}
+}

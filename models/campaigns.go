@@ -115,16 +115,20 @@ type Campaign struct {
 	HoldoutPercent    int               `json:"holdout_percent"`
 	Variants          []Variant         `json:"variants" gorm:"serializer:json"`
 	ReentryDays       int               `json:"reentry_days"`
-	QuietStart        string            `json:"quiet_start"` // "" = Settings → Delivery rules
-	QuietEnd          string            `json:"quiet_end"`
-	Timezone          string            `json:"timezone"` // for contacts without one; "" = settings default
-	Priority          int               `json:"priority"`
-	NextRunAt         *time.Time        `json:"next_run_at"`
-	LaunchedAt        *time.Time        `json:"launched_at"`
-	CompletedAt       *time.Time        `json:"completed_at"`
-	CreatedByID       *int64            `json:"created_by_id"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
+	// AttributionDays is how long after a read or tap an event counts as
+	// this campaign's conversion; ConversionEvents names the events that do.
+	AttributionDays  int        `json:"attribution_days"`
+	ConversionEvents []string   `json:"conversion_events" gorm:"serializer:json"`
+	QuietStart       string     `json:"quiet_start"` // "" = Settings → Delivery rules
+	QuietEnd         string     `json:"quiet_end"`
+	Timezone         string     `json:"timezone"` // for contacts without one; "" = settings default
+	Priority         int        `json:"priority"`
+	NextRunAt        *time.Time `json:"next_run_at"`
+	LaunchedAt       *time.Time `json:"launched_at"`
+	CompletedAt      *time.Time `json:"completed_at"`
+	CreatedByID      *int64     `json:"created_by_id"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
 // TableName is the campaigns table.
@@ -143,6 +147,12 @@ func (c *Campaign) BeforeSave(*gorm.DB) error {
 	}
 	if c.Variants == nil {
 		c.Variants = []Variant{}
+	}
+	if c.AttributionDays == 0 {
+		c.AttributionDays = DefaultAttributionDays
+	}
+	if len(c.ConversionEvents) == 0 {
+		c.ConversionEvents = []string{EventPurchase}
 	}
 	if c.Kind == "" {
 		c.Kind = "broadcast"
@@ -190,6 +200,14 @@ func ValidateCampaign(c *Campaign) map[string]string {
 	}
 	if len(c.SegmentIDs) == 0 {
 		errs["segment_ids"] = "Choose at least one segment."
+	}
+	if c.AttributionDays < 0 || c.AttributionDays > MaxAttributionDays {
+		errs["attribution_days"] = fmt.Sprintf("Between 1 and %d days.", MaxAttributionDays)
+	}
+	for _, e := range c.ConversionEvents {
+		if strings.TrimSpace(e) == "" || len(e) > 100 {
+			errs["conversion_events"] = "Event names such as purchase or signup, each at most 100 characters."
+		}
 	}
 	for k, v := range c.Schedule.Validate() {
 		errs[k] = v

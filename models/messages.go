@@ -771,6 +771,12 @@ func applyStatus(r *ledgerRow, u StatusUpdate, at, now time.Time) (statusChange,
 		if r.Status == MessageUnknown {
 			d["unknown"]--
 		}
+		if (r.Status == MessageSending || r.Status == MessageUnknown) && !r.SentAt.Valid {
+			// A failed status exists only for a request Meta accepted: the
+			// message was sent, even if its webhook beat the send's answer.
+			r.SentAt = NullTime{Time: at, Valid: true}
+			d["sent"]++
+		}
 		if u.ErrorCode == codeMarketingCap && r.Category == "MARKETING" && r.Attempts < maxCapRetries &&
 			(!r.ExpiresAt.Valid || r.ExpiresAt.Time.After(now.Add(24*time.Hour))) {
 			// Meta held the message back for this user today: try again

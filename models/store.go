@@ -157,10 +157,31 @@ func (s *Store) Close() error {
 
 // Tx runs fn in one transaction: committed when fn returns nil, rolled back
 // otherwise. The Store handed to fn works inside the transaction.
+//
+// On SQLite a transaction that loses a race for the single writer lock
+// (SQLITE_BUSY, or SQLITE_BUSY_SNAPSHOT when its snapshot went stale) is
+// rolled back whole, so it is retried a few times before giving up.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds})
-	})
+	run := func() error {
+		return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+			return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds})
+		})
+	}
+	err := run()
+	for attempt := 1; s.dialect == SQLite && attempt <= 5 && isSQLiteBusy(err); attempt++ {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 20 * time.Millisecond):
+		}
+		err = run()
+	}
+	return err
+}
+
+// isSQLiteBusy tells a lost lock race from a real failure.
+func isSQLiteBusy(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "database is locked") || strings.Contains(err.Error(), "SQLITE_BUSY"))
 }
 
 // notFound turns gorm's record-not-found into ErrNotFound with context.

@@ -147,3 +147,38 @@ func (s *Store) TouchContactsActive(ctx context.Context, at map[int64]time.Time)
 	}
 	return nil
 }
+
+// OptOutSettings say how Herald answers an opt-out keyword.
+type OptOutSettings struct {
+	// Keywords replace the built-in list when not empty.
+	Keywords []string `json:"keywords"`
+	// ConfirmationTemplateID is an approved UTILITY template sent back at
+	// once to confirm the opt-out; 0 sends nothing.
+	ConfirmationTemplateID int64 `json:"confirmation_template_id"`
+}
+
+// OptOutSettingsKey is where OptOutSettings are stored.
+const OptOutSettingsKey = "opt_out"
+
+// QueueOptOutConfirmations queues the confirmation template for contacts
+// who just opted out, in the priority lane, so it goes out within seconds.
+// It is a UTILITY message about their own request, not marketing. A
+// contact confirmed in the last day is not confirmed again, so a replayed
+// webhook or a second STOP sends nothing more.
+func (s *Store) QueueOptOutConfirmations(ctx context.Context, contactIDs []int64, templateID int64) error {
+	if len(contactIDs) == 0 || templateID == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO messages (contact_id, template_id, to_phone, category, priority, status,
+		send_after, params, created_at, updated_at)
+		SELECT c.id, t.id, c.phone, t.category, ?, 'pending', ?, '{}', ?, ?
+		FROM contacts c JOIN templates t ON t.id = ? AND t.status = 'APPROVED'
+		WHERE c.id IN ? AND c.reachability = 'reachable'
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = c.id AND m.template_id = t.id AND m.created_at > ?)`,
+		TransactionalPriority, now, now, now, templateID, contactIDs, now.Add(-24*time.Hour)).Error
+	if err != nil {
+		return fmt.Errorf("models: queue opt-out confirmations: %w", err)
+	}
+	return nil
+}

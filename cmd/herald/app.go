@@ -86,6 +86,11 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	}); err != nil {
 		return nil, err
 	}
+	// Campaign costs need a pass over delivered rows; they are refreshed
+	// every minute for recent campaigns instead of on each page view.
+	if err := runner.Periodic("campaign-costs", "@every 1m", store.RefreshRecentCosts); err != nil {
+		return nil, err
+	}
 	if err := jobs.NewImporter(store, log, runner.InstanceID()).Register(runner); err != nil {
 		return nil, err
 	}
@@ -98,6 +103,15 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	engine := jobs.NewEngine(store, jobs.NewStoredSenders(store), runner.InstanceID(),
 		jobs.EngineConfig{Log: log.With("component", "sender")})
 	if err := engine.Register(runner, 2); err != nil {
+		return nil, err
+	}
+	// Transactional API messages: the priority lane (woken by the API) and
+	// the signed status callbacks to callers' callback_url.
+	if err := engine.RegisterPriorityLane(runner, 2); err != nil {
+		return nil, err
+	}
+	if err := jobs.NewCallbacks(store, jobs.CallbackConfig{Secret: handlers.CallbackSecret(cfg),
+		Log: log.With("component", "callbacks")}).Register(runner); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -37,6 +37,7 @@ Usage:
   herald user create --email E --password P --role admin|marketer|viewer
   herald apikey create --name N [--role R]
   herald simulator [--addr A] [--webhook URL] [--app-secret S]
+  herald demo [--contacts N] [--seed S]   load demo data (contacts, templates, segments, sent campaigns)
 
 Run "herald serve -h" for configuration flags; each also reads an
 environment variable (see README).
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return apikeyCmd(ctx, args, getenv, stdout, stderr)
 	case "simulator":
 		return simulatorCmd(ctx, args, getenv, stdout, stderr, log)
+	case "demo":
+		return demoCmd(ctx, args, getenv, stdout, stderr, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -147,7 +150,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	e := echo.New()
 	handlers.New(handlers.Deps{Config: cfg, Store: store, Runner: runner, Log: log, Metrics: registry,
-		TemplateGateway: app.client}).Register(e)
+		TemplateGateway: jobs.TemplateGateway{Client: app.client, Store: store, AppID: cfg.WhatsApp.AppID}}).Register(e)
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,

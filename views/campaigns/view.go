@@ -59,6 +59,7 @@ type FormValues struct {
 	Holdout                                   string
 	Values                                    map[string]string
 	QuietStart, QuietEnd, ReentryDays         string
+	AttributionDays, ConversionEvents         string
 	DefaultQuietStart, DefaultQuietEnd        string
 	DefaultFrequencyCount, DefaultFrequencyIn int
 }
@@ -88,6 +89,7 @@ type ConfirmView struct {
 	Duration                 string
 	Large                    bool
 	Error                    string
+	CanTest                  bool // a WhatsApp sender can send a test now
 }
 
 // ShowView is the live campaign page.
@@ -101,6 +103,7 @@ type ShowView struct {
 	Runs                             []Choice
 	CanEdit                          bool
 	Live                             bool // poll for progress
+	Report                           *ReportView
 }
 
 // StatsView is the funnel on the campaign page.

@@ -42,6 +42,7 @@ var Nav = []NavItem{
 	{"segments", "Segments", "/segments", "◎"},
 	{"templates", "Templates", "/templates", "✉"},
 	{"campaigns", "Campaigns", "/campaigns", "➤"},
+	{"transactional", "Transactional", "/transactional", "⚡"},
 	{"analytics", "Analytics", "/analytics", "▤"},
 	{"settings", "Settings", "/settings", "⚙"},
 }

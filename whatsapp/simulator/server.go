@@ -39,6 +39,8 @@ type Server struct {
 	seq            uint64
 	sendTimes      []time.Time // accepted sends in the last second, for MPS
 	stats          Stats
+	uploads        map[string]int  // open upload session → expected bytes
+	handles        map[string]bool // media handles of finished uploads
 
 	queue *eventQueue
 
@@ -202,6 +204,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id, rest := parts[1], parts[2:]
 	switch {
+	case len(rest) == 1 && rest[0] == "uploads" && r.Method == http.MethodPost:
+		s.handleStartUpload(w, r)
+	case len(rest) == 0 && strings.HasPrefix(id, "upload:") && r.Method == http.MethodPost:
+		s.handleUpload(w, r, id)
 	case len(rest) == 1 && rest[0] == "messages" && id == s.cfg.PhoneNumberID && r.Method == http.MethodPost:
 		s.handleSend(w, r)
 	case len(rest) == 1 && rest[0] == "message_templates" && id == s.cfg.WABAID:
@@ -226,7 +232,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	auth := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		// Meta's Resumable Upload step authenticates with "OAuth <token>".
+		tok, ok = strings.CutPrefix(auth, "OAuth ")
+	}
 	return ok && tok == s.cfg.Token
 }
 
