@@ -483,23 +483,34 @@ func (e *Engine) render(ctx context.Context, rs *roundState, j *job, campaign *m
 	if campaign != nil {
 		values = campaign.TemplateValues
 	}
-	msg, comps, err := templating.Render(te.tmpl, templating.Contact{
-		FirstName: contact.FirstName, LastName: contact.LastName, Phone: contact.Phone, Email: contact.Email,
-		Country: contact.Country, Language: contact.Language, Timezone: contact.Timezone, LifecycleStage: contact.LifecycleStage,
-		TotalOrders: contact.TotalOrders, TotalSpent: contact.TotalSpent, Attributes: contact.Attributes,
-	}, values)
+	msg, comps, err := templating.Render(te.tmpl, templatingContact(contact), values)
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
+	j.finish(te, msg, comps)
+	return nil
+}
+
+// templatingContact is a recipient as templates render it.
+func templatingContact(c models.SendContact) templating.Contact {
+	return templating.Contact{
+		FirstName: c.FirstName, LastName: c.LastName, Phone: c.Phone, Email: c.Email,
+		Country: c.Country, Language: c.Language, Timezone: c.Timezone, LifecycleStage: c.LifecycleStage,
+		TotalOrders: c.TotalOrders, TotalSpent: c.TotalSpent, Attributes: c.Attributes,
+	}
+}
+
+// finish keeps a rendered message's tracked links and its Cloud API
+// payload on the job; the links are stored with the "sending" mark.
+func (j *job) finish(te *templateEntry, msg templating.RenderedMessage, comps []whatsapp.Component) {
 	for _, l := range msg.Links {
-		j.links = append(j.links, models.NewLink{MessageID: m.ID, Code: l.Code, URL: l.Destination})
+		j.links = append(j.links, models.NewLink{MessageID: j.msg.ID, Code: l.Code, URL: l.Destination})
 	}
 	j.payload = whatsapp.Message{
-		To:                    m.ToPhone,
-		BizOpaqueCallbackData: models.CallbackData(m.ID),
+		To:                    j.msg.ToPhone,
+		BizOpaqueCallbackData: models.CallbackData(j.msg.ID),
 		Template:              &whatsapp.TemplateMessage{Name: te.tmpl.Name, Language: te.tmpl.Language, Components: comps},
 	}
-	return nil
 }
 
 // TemplateFromModel converts a stored template to the templating type.

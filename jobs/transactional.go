@@ -11,7 +11,6 @@ import (
 
 	"github.com/heraldhq/herald/models"
 	"github.com/heraldhq/herald/templating"
-	"github.com/heraldhq/herald/whatsapp"
 )
 
 // PriorityWorker is the name of the priority-lane worker; the messages API
@@ -126,22 +125,11 @@ func (e *Engine) renderTransactional(ctx context.Context, j *job, te *templateEn
 		}
 	}
 	tmpl, values := te.tmpl.WithParams(p, code)
-	msg, comps, err := templating.Render(tmpl, templating.Contact{
-		FirstName: contact.FirstName, LastName: contact.LastName, Phone: contact.Phone, Email: contact.Email,
-		Country: contact.Country, Language: contact.Language, Timezone: contact.Timezone, LifecycleStage: contact.LifecycleStage,
-		TotalOrders: contact.TotalOrders, TotalSpent: contact.TotalSpent, Attributes: contact.Attributes,
-	}, values)
+	msg, comps, err := templating.Render(tmpl, templatingContact(contact), values)
 	if err != nil {
 		// Never include the values in the error: one may be a code.
 		return fmt.Errorf("render template %s: %w", te.tmpl.Name, templating.ErrMissingValue)
 	}
-	for _, l := range msg.Links {
-		j.links = append(j.links, models.NewLink{MessageID: m.ID, Code: l.Code, URL: l.Destination})
-	}
-	j.payload = whatsapp.Message{
-		To:                    m.ToPhone,
-		BizOpaqueCallbackData: models.CallbackData(m.ID),
-		Template:              &whatsapp.TemplateMessage{Name: te.tmpl.Name, Language: te.tmpl.Language, Components: comps},
-	}
+	j.finish(te, msg, comps)
 	return nil
 }
