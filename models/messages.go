@@ -66,6 +66,22 @@ type ClaimedMessage struct {
 const claimReturning = `RETURNING id, campaign_id, contact_id, sender_id, template_id, variant, to_phone, category,
 	priority, expires_at, attempts, params`
 
+// claimSQL is the claim of due messages shared by both lanes: pending and
+// due, of a scheduled or running campaign (or of none), through a sender
+// that is not stopped, highest priority first; extra narrows it further.
+func (s *Store) claimSQL(extra string) string {
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE OF m SKIP LOCKED"
+	}
+	return `UPDATE messages SET status = 'claimed', claimed_by = ?, claimed_at = ?, updated_at = ?
+		WHERE id IN (SELECT m.id FROM messages m
+			WHERE m.status = 'pending' AND m.send_after <= ?` + extra + `
+			AND (m.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = m.campaign_id AND k.status IN ('scheduled', 'running')))
+			AND (m.sender_id IS NULL OR NOT EXISTS (SELECT 1 FROM senders sd WHERE sd.id = m.sender_id AND sd.status = 'stopped'))
+			ORDER BY m.priority DESC, m.send_after LIMIT ?` + lock + `) ` + claimReturning
+}
+
 // ClaimDue claims up to limit due messages for instance: pending, send_after
 // reached, of a scheduled or running campaign (or of none: transactional),
 // through a sender that is not stopped; highest priority first, then oldest
@@ -73,16 +89,7 @@ const claimReturning = `RETURNING id, campaign_id, contact_id, sender_id, templa
 // instances share the work; SQLite has one writer, so the UPDATE is atomic.
 func (s *Store) ClaimDue(ctx context.Context, instance string, limit int, now time.Time) ([]ClaimedMessage, error) {
 	now = now.UTC()
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE OF m SKIP LOCKED"
-	}
-	q := `UPDATE messages SET status = 'claimed', claimed_by = ?, claimed_at = ?, updated_at = ?
-		WHERE id IN (SELECT m.id FROM messages m
-			WHERE m.status = 'pending' AND m.send_after <= ?
-			AND (m.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = m.campaign_id AND k.status IN ('scheduled', 'running')))
-			AND (m.sender_id IS NULL OR NOT EXISTS (SELECT 1 FROM senders sd WHERE sd.id = m.sender_id AND sd.status = 'stopped'))
-			ORDER BY m.priority DESC, m.send_after LIMIT ?` + lock + `) ` + claimReturning
+	q := s.claimSQL("")
 	var out []ClaimedMessage
 	claim := func(tx *Store) error {
 		out = out[:0]

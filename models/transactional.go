@@ -350,16 +350,7 @@ func (s *Store) TransactionalHistory(ctx context.Context, m *TransactionalMessag
 // broadcast batch.
 func (s *Store) ClaimPriority(ctx context.Context, instance string, limit int, now time.Time) ([]ClaimedMessage, error) {
 	now = now.UTC()
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE OF m SKIP LOCKED"
-	}
-	q := `UPDATE messages SET status = 'claimed', claimed_by = ?, claimed_at = ?, updated_at = ?
-		WHERE id IN (SELECT m.id FROM messages m
-			WHERE m.status = 'pending' AND m.priority > 0 AND m.send_after <= ?
-			AND (m.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = m.campaign_id AND k.status IN ('scheduled', 'running')))
-			AND (m.sender_id IS NULL OR NOT EXISTS (SELECT 1 FROM senders sd WHERE sd.id = m.sender_id AND sd.status = 'stopped'))
-			ORDER BY m.priority DESC, m.send_after LIMIT ?` + lock + `) ` + claimReturning
+	q := s.claimSQL(" AND m.priority > 0")
 	var out []ClaimedMessage
 	if err := s.db.WithContext(ctx).Raw(q, instance, now, now, now, limit).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: claim priority messages: %w", err)
