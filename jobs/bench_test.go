@@ -80,9 +80,12 @@ func BenchmarkSendPostgres(b *testing.B) {
 					Template: &whatsapp.TemplateMessage{Name: tt.Name, Language: tt.Language,
 						Components: []whatsapp.Component{{Type: whatsapp.ComponentBody, Parameters: []whatsapp.Parameter{whatsapp.TextParam("Ana")}}}}}
 			}
+			bareCPU := selfCPU()
 			bare := bareLoop(b, client, msgs)
+			bareCPU = selfCPU() - bareCPU
 
 			var engineTime time.Duration
+			var engineCPU, pgCPU float64
 			workers := envInt("BENCH_WORKERS", 2)
 			for i := 0; i < b.N; i++ {
 				c := f.campaign(tmpl, []int64{seg}, nil)
@@ -91,6 +94,7 @@ func BenchmarkSendPostgres(b *testing.B) {
 				}
 				e := jobs.NewEngine(f.store, jobs.StaticSenders{Client: client}, "bench", jobs.EngineConfig{Unthrottled: true, Concurrency: envInt("BENCH_CONCURRENCY", 128)})
 				start := time.Now()
+				meter := startCPUMeter(f.store, db.URL)
 				var wg sync.WaitGroup
 				for range workers {
 					wg.Add(1)
@@ -103,6 +107,8 @@ func BenchmarkSendPostgres(b *testing.B) {
 				}
 				wg.Wait()
 				engineTime += time.Since(start)
+				self, pg := meter.Stop()
+				engineCPU, pgCPU = engineCPU+self, pgCPU+pg
 				st, _ := f.store.CampaignStats(ctx, c.ID)
 				if st.Sent != int64(n) {
 					b.Fatalf("sent %d of %d", st.Sent, n)
@@ -112,6 +118,11 @@ func BenchmarkSendPostgres(b *testing.B) {
 			b.ReportMetric(rate, "msg/s")
 			b.ReportMetric(bare, "bare_msg/s")
 			b.ReportMetric(rate/bare, "ratio_to_bare")
+			// CPU per message holds when other work shares the machine.
+			per := func(sec float64, msgs int) float64 { return sec * 1e6 / float64(msgs) }
+			b.ReportMetric(per(engineCPU, n*b.N), "engine_cpu_us/msg")
+			b.ReportMetric(per(pgCPU, n*b.N), "pg_cpu_us/msg")
+			b.ReportMetric(per(bareCPU, n), "bare_cpu_us/msg")
 		})
 	}
 }

@@ -136,6 +136,14 @@ type Engine struct {
 	tiers    map[int64]*tierUsage
 	rules    models.DeliveryRules
 	rulesAt  time.Time
+
+	// holds are the recipients with a message of this instance prepared or
+	// in flight, whose outcome the ledger does not show yet. Rounds overlap
+	// (several workers, and each worker's next batch is prepared while the
+	// last one sends), so a recipient's recent sends in the ledger are not
+	// the whole story: a held recipient waits out the pair-rate window.
+	holdMu sync.Mutex
+	holds  map[int64]int
 }
 
 // tierUsage caches a sender's unique recipients in the rolling 24 h,
@@ -148,7 +156,7 @@ type tierUsage struct {
 // NewEngine builds a send engine for the instance named instanceID.
 func NewEngine(store *models.Store, senders SenderProvider, instanceID string, cfg EngineConfig) *Engine {
 	e := &Engine{store: store, senders: senders, instance: instanceID, cfg: cfg.withDefaults(),
-		limiters: map[int64]*rate.Limiter{}, tiers: map[int64]*tierUsage{}}
+		limiters: map[int64]*rate.Limiter{}, tiers: map[int64]*tierUsage{}, holds: map[int64]int{}}
 	e.instances.Store(1)
 	return e
 }
@@ -248,37 +256,117 @@ type templateEntry struct {
 	err    error
 }
 
-// SendRound claims a batch of due messages, applies the delivery rules,
+// roundsPerCall is how many batches one SendRound call claims before it
+// returns to the runner (which checks for shutdown between calls).
+const roundsPerCall = 8
+
+// SendRound claims batches of due messages, applies the delivery rules,
 // sends the rest with bounded concurrency and records the outcomes in
 // batches. It is the send worker's WorkFunc: more is true when it found work.
+// The next batch is claimed and prepared while the last one sends, so the
+// database round trips of a batch hide behind the requests of the one
+// before; every batch has finished (outcomes written or claims released)
+// when it returns.
 func (e *Engine) SendRound(ctx context.Context) (bool, error) {
-	claimed, err := e.store.ClaimDue(ctx, e.instance, e.cfg.ClaimBatch, e.cfg.Now())
-	if err != nil {
-		return false, err
+	// Outcomes must be written even when ctx ends mid-round.
+	wctx := context.WithoutCancel(ctx)
+	var sending chan error // the previous batch's dispatch
+	finish := func() error {
+		if sending == nil {
+			return nil
+		}
+		err := <-sending
+		sending = nil
+		return err
 	}
-	if len(claimed) == 0 {
+	found := false
+	for range roundsPerCall {
+		if ctx.Err() != nil {
+			break
+		}
+		claimed, err := e.store.ClaimDue(ctx, e.instance, e.cfg.ClaimBatch, e.cfg.Now())
+		if err != nil {
+			return found, errors.Join(err, finish())
+		}
+		if len(claimed) == 0 {
+			break
+		}
+		found = true
+		// RETURNING does not keep the claim's order: restore it, so the
+		// priority lane wins the pair-rate and cap checks within the batch.
+		slices.SortStableFunc(claimed, func(a, b models.ClaimedMessage) int {
+			if a.Priority != b.Priority {
+				return b.Priority - a.Priority
+			}
+			return compareInt(a.ID, b.ID)
+		})
+		jobs, err := e.prepare(ctx, wctx, claimed)
+		if err != nil {
+			e.release(wctx, claimed)
+			return true, errors.Join(err, finish())
+		}
+		if err := finish(); err != nil {
+			e.unhold(jobs)
+			e.release(wctx, jobMessages(jobs))
+			return true, err
+		}
+		sending = make(chan error, 1)
+		go func() { sending <- e.dispatch(ctx, wctx, jobs) }()
+	}
+	if err := finish(); err != nil {
+		return true, err
+	}
+	if !found {
 		_, err := e.store.CompleteFinishedCampaigns(ctx)
 		return false, err
 	}
-	// RETURNING does not keep the claim's order: restore it, so the
-	// priority lane wins the pair-rate and cap checks within the batch.
-	slices.SortStableFunc(claimed, func(a, b models.ClaimedMessage) int {
-		if a.Priority != b.Priority {
-			return b.Priority - a.Priority
-		}
-		return compareInt(a.ID, b.ID)
-	})
-	// Outcomes must be written even when ctx ends mid-round.
-	wctx := context.WithoutCancel(ctx)
-	jobs, err := e.prepare(ctx, wctx, claimed)
-	if err != nil {
-		e.release(wctx, claimed)
-		return false, err
-	}
-	if err := e.dispatch(ctx, wctx, jobs); err != nil {
-		return false, err
-	}
 	return true, nil
+}
+
+func jobMessages(jobs []*job) []models.ClaimedMessage {
+	out := make([]models.ClaimedMessage, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.msg
+	}
+	return out
+}
+
+// hold reserves contactID for a message about to be sent; false when this
+// instance already has one prepared or in flight for that recipient.
+func (e *Engine) hold(contactID int64) bool {
+	e.holdMu.Lock()
+	defer e.holdMu.Unlock()
+	if e.holds[contactID] > 0 {
+		return false
+	}
+	e.holds[contactID]++
+	return true
+}
+
+// unhold ends the holds of jobs whose outcome is in the ledger (or that
+// went back to pending).
+func (e *Engine) unhold(jobs []*job) {
+	for _, j := range jobs {
+		e.unholdContact(j.contactID())
+	}
+}
+
+func (e *Engine) unholdContact(contactID int64) {
+	if contactID == 0 {
+		return
+	}
+	e.holdMu.Lock()
+	defer e.holdMu.Unlock()
+	if e.holds[contactID]--; e.holds[contactID] <= 0 {
+		delete(e.holds, contactID)
+	}
+}
+
+func (j *job) contactID() int64 {
+	if j.msg.ContactID == nil {
+		return 0
+	}
+	return *j.msg.ContactID
 }
 
 // release puts claims back to pending.
@@ -326,9 +414,13 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 
 	var settle []models.Settlement
 	var out []*job
-	batchMarketing := map[int64]int{}
-	batchSeen := map[int64]bool{}
 	tierNew := map[int64]int64{}
+	failed := true
+	defer func() {
+		if failed {
+			e.unhold(out)
+		}
+	}()
 	for _, m := range claimed {
 		var campaign *models.Campaign
 		if m.CampaignID != nil {
@@ -346,12 +438,15 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 		lane := m.Priority > 0 // transactional: no caps
 		if !lane && contactID != 0 {
 			capOn := campaign == nil || campaign.FrequencyCap
-			if capOn && m.Category == "MARKETING" && rules.FrequencyCapCount > 0 && h.Marketing+batchMarketing[contactID] >= rules.FrequencyCapCount {
+			if capOn && m.Category == "MARKETING" && rules.FrequencyCapCount > 0 && h.Marketing >= rules.FrequencyCapCount {
 				settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessageSkipped, Reason: models.SkipFrequencyCapped})
 				continue
 			}
 		}
-		if contactID != 0 && (h.Recent > 0 || batchSeen[contactID]) {
+		// A recipient with another message prepared or in flight here (in
+		// this batch or another worker's) waits out the pair rate too; by
+		// then the ledger counts that message against the frequency cap.
+		if contactID != 0 && (h.Recent > 0 || !e.hold(contactID)) {
 			settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessagePending, SendAfter: now.Add(pairRateWindow)})
 			continue
 		}
@@ -361,14 +456,17 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 		}
 		client, limits, err := e.senders.ClientFor(ctx, senderID)
 		if err != nil {
+			e.unholdContact(contactID)
 			return nil, fmt.Errorf("jobs: sender %d: %w", senderID, err)
 		}
 		if limits.DailyUnique > 0 && !lane {
 			used, err := e.tierUsed(ctx, senderID, now)
 			if err != nil {
+				e.unholdContact(contactID)
 				return nil, err
 			}
 			if used+tierNew[senderID] >= int64(limits.DailyUnique) {
+				e.unholdContact(contactID)
 				settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessagePending, SendAfter: now.Add(tierRecheck)})
 				continue
 			}
@@ -376,6 +474,7 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 		}
 		j := &job{msg: m, senderID: senderID, client: client, limiter: e.limiter(senderID, limits)}
 		if err := e.render(ctx, rs, j, campaign, contacts[contactID]); err != nil {
+			e.unholdContact(contactID)
 			var pause *pauseError
 			if errors.As(err, &pause) {
 				// The template cannot be sent (paused, rejected…): pause
@@ -389,15 +488,12 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 			settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessageFailed, Reason: err.Error()})
 			continue
 		}
-		if m.Category == "MARKETING" {
-			batchMarketing[contactID]++
-		}
-		batchSeen[contactID] = true
 		out = append(out, j)
 	}
 	if err := e.store.SettleClaims(wctx, e.instance, settle); err != nil {
 		return nil, err
 	}
+	failed = false
 	e.addTierUse(tierNew)
 	// Group by sender so each chunk waits on one throttle.
 	slices.SortStableFunc(out, func(a, b *job) int { return compareInt(a.senderID, b.senderID) })
@@ -550,6 +646,7 @@ type result struct {
 // Concurrency requests are in flight, and a writer records outcomes in
 // batches while later chunks are sending.
 func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
+	defer e.unhold(jobs) // every outcome is written, or the rest released
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -562,28 +659,38 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 	// Slots are taken for a whole chunk before it is marked sending, so a
 	// row is "sending" only once its request can leave at once: after a
 	// crash, unknown rows are those truly in flight. Chunks are half the
-	// slots, so the next chunk is marked while the previous one is out.
+	// slots, and up to markAhead chunks are being marked at once: a mark is
+	// a durable commit, which waits for the disk, and commits in flight
+	// together share one flush.
 	sem := make(chan struct{}, conc)
+	marking := make(chan struct{}, markAhead)
 	chunkSize := max(conc/2, 1)
 	var wg sync.WaitGroup
+	var unsentMu sync.Mutex
 	var unsent []models.ClaimedMessage
+	giveBack := func(js []*job) {
+		unsentMu.Lock()
+		defer unsentMu.Unlock()
+		for _, j := range js {
+			unsent = append(unsent, j.msg)
+		}
+	}
 	for start := 0; start < len(jobs); {
 		chunk := e.nextChunk(jobs[start:], chunkSize)
 		start += len(chunk)
 		if ctx.Err() != nil {
-			for _, j := range chunk {
-				unsent = append(unsent, j.msg)
-			}
+			giveBack(chunk)
 			continue
 		}
-		var ready []*job
+		var ready, halted []*job
 		for _, j := range chunk {
 			if halts.stopped(j) {
-				unsent = append(unsent, j.msg)
+				halted = append(halted, j)
 				continue
 			}
 			ready = append(ready, j)
 		}
+		giveBack(halted)
 		// Throttle before marking, so a message is never "sending" while it
 		// waits for a token.
 		if l := chunkLimiter(ready); l != nil && l.Limit() != rate.Inf {
@@ -594,46 +701,40 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 			}
 		}
 		if ctx.Err() != nil {
-			for _, j := range ready {
-				unsent = append(unsent, j.msg)
-			}
+			giveBack(ready)
 			continue
 		}
 		for range ready {
 			sem <- struct{}{}
 		}
-		ids := make([]int64, len(ready))
-		var links []models.NewLink
-		for i, j := range ready {
-			ids[i] = j.msg.ID
-			links = append(links, j.links...)
-		}
-		moved, err := e.store.MarkSending(wctx, e.instance, ids, links)
-		if err != nil {
+		marking <- struct{}{}
+		wg.Add(1)
+		go func(ready []*job) {
+			defer wg.Done()
+			moved, err := e.markSending(wctx, ready)
+			<-marking
+			if err != nil {
+				giveBack(ready)
+				for range ready {
+					<-sem
+				}
+				e.cfg.Log.Error("mark sending", "err", err)
+				return
+			}
 			for _, j := range ready {
-				unsent = append(unsent, j.msg)
-				<-sem
+				if !moved[j.msg.ID] {
+					<-sem
+					continue // the rescuer took it back; someone else sends it
+				}
+				wg.Add(1)
+				go func(j *job) {
+					defer wg.Done()
+					defer func() { <-sem }()
+					res, err := j.client.Send(ctx, j.payload)
+					results <- result{j: j, res: res, err: err, at: e.cfg.Now()}
+				}(j)
 			}
-			e.cfg.Log.Error("mark sending", "err", err)
-			continue
-		}
-		ok := make(map[int64]bool, len(moved))
-		for _, id := range moved {
-			ok[id] = true
-		}
-		for _, j := range ready {
-			if !ok[j.msg.ID] {
-				<-sem
-				continue // the rescuer took it back; someone else sends it
-			}
-			wg.Add(1)
-			go func(j *job) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				res, err := j.client.Send(ctx, j.payload)
-				results <- result{j: j, res: res, err: err, at: e.cfg.Now()}
-			}(j)
-		}
+		}(ready)
 	}
 	wg.Wait()
 	close(results)
@@ -642,6 +743,29 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 		e.release(wctx, unsent)
 	}
 	return werr
+}
+
+// markAhead is how many chunks of one dispatch may be marked sending at once.
+const markAhead = 3
+
+// markSending marks a chunk sending (with its tracked links) and returns
+// the ids it moved.
+func (e *Engine) markSending(ctx context.Context, chunk []*job) (map[int64]bool, error) {
+	ids := make([]int64, len(chunk))
+	var links []models.NewLink
+	for i, j := range chunk {
+		ids[i] = j.msg.ID
+		links = append(links, j.links...)
+	}
+	moved, err := e.store.MarkSending(ctx, e.instance, ids, links)
+	if err != nil {
+		return nil, err
+	}
+	ok := make(map[int64]bool, len(moved))
+	for _, id := range moved {
+		ok[id] = true
+	}
+	return ok, nil
 }
 
 // nextChunk takes up to n jobs of one sender; with a throttle, chunks are

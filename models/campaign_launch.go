@@ -174,6 +174,9 @@ func (s *Store) launchRun(ctx context.Context, campaignID int64, scheduledFor, n
 		return res, err
 	}
 	res.RunID, res.Created = ids[0], true
+	if err := s.lockLedgerWriters(ctx, false); err != nil {
+		return res, err
+	}
 	category, err := s.campaignCategory(ctx, c)
 	if err != nil {
 		return res, err
@@ -215,7 +218,7 @@ func (s *Store) launchRun(ctx context.Context, campaignID int64, scheduledFor, n
 		StatusReason string
 		N            int64
 	}
-	if err := db.Raw("SELECT status, status_reason, COUNT(*) AS n FROM messages WHERE run_id = ? GROUP BY status, status_reason", res.RunID).Scan(&groups).Error; err != nil {
+	if err := db.Raw("SELECT status, status_reason, COUNT(*) AS n FROM messages WHERE campaign_id = ? AND run_id = ? GROUP BY status, status_reason", c.ID, res.RunID).Scan(&groups).Error; err != nil {
 		return res, fmt.Errorf("models: launch campaign %d: count snapshot: %w", campaignID, err)
 	}
 	d := statDelta{"targeted": res.Targeted}

@@ -399,16 +399,23 @@ func (s *Store) DuplicateCampaign(ctx context.Context, id int64, by *int64) (*Ca
 	return &cp, nil
 }
 
-// DeleteCampaign removes a draft.
+// DeleteCampaign removes a draft. A draft has no ledger rows; any that
+// exist go with it, as the ledger has no foreign key on Postgres.
 func (s *Store) DeleteCampaign(ctx context.Context, id int64) error {
-	res := s.db.WithContext(ctx).Exec("DELETE FROM campaigns WHERE id = ? AND status = ?", id, CampaignDraft)
-	if res.Error != nil {
-		return fmt.Errorf("models: delete campaign %d: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("models: delete campaign %d (only drafts can be deleted): %w", id, ErrConflict)
-	}
-	return nil
+	return s.Tx(ctx, func(tx *Store) error {
+		db := tx.db.WithContext(ctx)
+		res := db.Exec("DELETE FROM campaigns WHERE id = ? AND status = ?", id, CampaignDraft)
+		if res.Error != nil {
+			return fmt.Errorf("models: delete campaign %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("models: delete campaign %d (only drafts can be deleted): %w", id, ErrConflict)
+		}
+		if err := db.Exec("DELETE FROM messages WHERE campaign_id = ?", id).Error; err != nil {
+			return fmt.Errorf("models: delete campaign %d: its messages: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // PauseCampaign stops claiming the campaign's messages; those in flight

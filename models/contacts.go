@@ -550,8 +550,12 @@ func (s *Store) bulk(ctx context.Context, sel ContactSelection, action BulkActio
 			n, err = exec("UPDATE contacts SET "+set+" WHERE "+where, slices.Concat(setArgs, args)...)
 		case BulkDelete:
 			// Messages keep their statistics but nothing that identifies
-			// the person; the foreign key then sets contact_id to NULL.
-			if _, err := exec(`UPDATE messages SET to_phone = '', params = '{}'
+			// the person, nor the link to it (the ledger has no foreign key
+			// on Postgres: lockLedgerWriters says why).
+			if err := tx.lockLedgerWriters(ctx, true); err != nil {
+				return err
+			}
+			if _, err := exec(`UPDATE messages SET to_phone = '', params = '{}', contact_id = NULL
 				WHERE contact_id IN (SELECT id FROM contacts WHERE `+where+`)`, args...); err != nil {
 				return fmt.Errorf("models: erase contacts: anonymise messages: %w", err)
 			}

@@ -10,7 +10,8 @@ package models
 // Every ledger row is updated three times on its way out (claimed, sending,
 // sent), and each update of an indexed column writes every index anew, so
 // the core messages_due index, which the partial claim index replaces, goes;
-// recipients' recent sends are read through messages_contact.
+// recipients' recent sends are read through messages_contact (since 510:
+// messages_contact_campaign).
 var campaignsMigrations = []migration{
 	{Version: 500, Name: "campaigns_delivery_engine", Up: `
 ALTER TABLE campaigns ADD COLUMN quiet_start TEXT NOT NULL DEFAULT '';
@@ -50,4 +51,33 @@ CREATE INDEX messages_pending_due ON messages (priority DESC, send_after) WHERE 
 CREATE INDEX messages_inflight ON messages (status, claimed_at) WHERE status IN ('claimed', 'sending');
 DROP INDEX messages_due;
 CREATE INDEX messages_sender_sent ON messages (sender_id, sent_at) WHERE sent_at IS NOT NULL`},
+	// 510 makes the ledger cheaper to write, which launch (1M rows in one
+	// INSERT … SELECT) and every send (three updates a message) pay for.
+	// On Postgres the ledger's foreign keys go: each checked every inserted
+	// row with a SELECT … FOR KEY SHARE, which for contact_id locked, and so
+	// rewrote, every recipient's contacts row — two thirds of a launch. Their
+	// actions are kept in code instead: erasing a contact clears contact_id
+	// in the statement that anonymises its messages (under a lock that waits
+	// for ledger writers, see lockLedgerWriters), only draft campaigns (no
+	// ledger rows) are deleted, and senders and templates are archived, never
+	// deleted. SQLite keeps its keys (no launch target there).
+	// Each update of a ledger row that changes an indexed column writes an
+	// entry into every index the row is in, three times per message, so two
+	// indexes go: (contact_id, created_at), as (contact_id, campaign_id)
+	// serves every lookup by contact, and (campaign_id, status), folded with
+	// the once-per-run guarantee (run_id, contact_id) into one unique index
+	// (campaign_id, run_id, contact_id): a run belongs to one campaign, so the
+	// guarantee is the same, and lookups by campaign use its prefix (what is
+	// left to send is counted in campaign_stats, not read from the ledger).
+	{Version: 510, Name: "lighter_ledger_writes", Up: `
+DROP INDEX messages_contact;
+DROP INDEX messages_campaign_status;
+DROP INDEX messages_run_contact;
+CREATE UNIQUE INDEX messages_campaign_run_contact ON messages (campaign_id, run_id, contact_id)`,
+		PostgresOnly: `
+ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_campaign_id_fkey,
+	DROP CONSTRAINT IF EXISTS messages_run_id_fkey,
+	DROP CONSTRAINT IF EXISTS messages_contact_id_fkey,
+	DROP CONSTRAINT IF EXISTS messages_sender_id_fkey,
+	DROP CONSTRAINT IF EXISTS messages_template_id_fkey`},
 }

@@ -143,6 +143,9 @@ func (s *Store) CreateTransactional(ctx context.Context, in NewTransactional, no
 	var id int64
 	err = s.retryTx(ctx, func(tx *Store) error {
 		id, created = 0, false
+		if err := tx.lockLedgerWriters(ctx, false); err != nil {
+			return err
+		}
 		db := tx.db.WithContext(ctx)
 		var key *string
 		if in.IdempotencyKey != "" {

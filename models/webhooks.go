@@ -170,15 +170,20 @@ func (s *Store) QueueOptOutConfirmations(ctx context.Context, contactIDs []int64
 		return nil
 	}
 	now := time.Now().UTC()
-	err := s.db.WithContext(ctx).Exec(`INSERT INTO messages (contact_id, template_id, to_phone, category, priority, status,
-		send_after, params, created_at, updated_at)
-		SELECT c.id, t.id, c.phone, t.category, ?, 'pending', ?, '{}', ?, ?
-		FROM contacts c JOIN templates t ON t.id = ? AND t.status = 'APPROVED'
-		WHERE c.id IN ? AND c.reachability = 'reachable'
-		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = c.id AND m.template_id = t.id AND m.created_at > ?)`,
-		TransactionalPriority, now, now, now, templateID, contactIDs, now.Add(-24*time.Hour)).Error
-	if err != nil {
-		return fmt.Errorf("models: queue opt-out confirmations: %w", err)
-	}
-	return nil
+	return s.Tx(ctx, func(tx *Store) error {
+		if err := tx.lockLedgerWriters(ctx, false); err != nil {
+			return err
+		}
+		err := tx.db.WithContext(ctx).Exec(`INSERT INTO messages (contact_id, template_id, to_phone, category, priority, status,
+			send_after, params, created_at, updated_at)
+			SELECT c.id, t.id, c.phone, t.category, ?, 'pending', ?, '{}', ?, ?
+			FROM contacts c JOIN templates t ON t.id = ? AND t.status = 'APPROVED'
+			WHERE c.id IN ? AND c.reachability = 'reachable'
+			AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = c.id AND m.template_id = t.id AND m.created_at > ?)`,
+			TransactionalPriority, now, now, now, templateID, contactIDs, now.Add(-24*time.Hour)).Error
+		if err != nil {
+			return fmt.Errorf("models: queue opt-out confirmations: %w", err)
+		}
+		return nil
+	})
 }

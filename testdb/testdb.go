@@ -100,6 +100,8 @@ func NewPostgresSchema(t testing.TB) (string, error) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// Named after the schema, so a benchmark can find its own backends.
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
