@@ -35,6 +35,7 @@ func (b *bench) newSchema(prefix string) (string, *models.Store, error) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema) // cpumeter finds the schema's backends by it
 	u.RawQuery = q.Encode()
 	store, err := models.Open(b.ctx, u.String())
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldhq/herald/internal/cpumeter"
 	"github.com/heraldhq/herald/jobs"
 	"github.com/heraldhq/herald/models"
 	"github.com/heraldhq/herald/templating"
@@ -33,6 +34,7 @@ const (
 // sendSetup is a schema with an audience, an approved template and a
 // campaign ready to launch, and a Cloud API endpoint.
 type sendSetup struct {
+	dbURL    string
 	store    *models.Store
 	sim      *simulator.Server
 	campaign *models.Campaign
@@ -75,7 +77,7 @@ func (b *bench) trivialEndpoint() (*whatsapp.Client, error) {
 
 // prepareSend seeds n contacts and a UTILITY campaign to all of them.
 func (b *bench) prepareSend(prefix string, n int, sim *simulator.Server) (*sendSetup, error) {
-	_, store, err := b.newSchema(prefix)
+	dbURL, store, err := b.newSchema(prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +108,7 @@ func (b *bench) prepareSend(prefix string, n int, sim *simulator.Server) (*sendS
 	if err := store.CreateCampaign(b.ctx, c); err != nil {
 		return nil, err
 	}
-	return &sendSetup{store: store, sim: sim, campaign: c, template: tmpl}, nil
+	return &sendSetup{dbURL: dbURL, store: store, sim: sim, campaign: c, template: tmpl}, nil
 }
 
 // payloads are the messages the campaign sends, rendered the same way,
@@ -150,15 +152,29 @@ func bareLoop(ctx context.Context, client *whatsapp.Client, msgs []whatsapp.Mess
 	return float64(len(msgs)) / time.Since(start).Seconds(), nil
 }
 
+// cpuCost is CPU time per message: this process (engine, HTTP client and,
+// for the trivial endpoint, its server) and the schema's Postgres backends.
+type cpuCost struct{ self, pg float64 }
+
+func (c cpuCost) String() string {
+	return fmt.Sprintf("%.0f µs in the process + %.0f µs in Postgres", c.self, c.pg)
+}
+
+func perMessage(self, pg float64, n int64) cpuCost {
+	return cpuCost{self: self * 1e6 / float64(n), pg: pg * 1e6 / float64(n)}
+}
+
 // engineSend launches the campaign and runs the send workers until
-// nothing is due; it returns msg/s from the first claim to the last outcome.
-func (b *bench) engineSend(s *sendSetup, client jobs.Sender, limits jobs.SenderLimits, unthrottled bool) (float64, int64, error) {
+// nothing is due; it returns msg/s from the first claim to the last outcome,
+// and the CPU each message cost.
+func (b *bench) engineSend(s *sendSetup, client jobs.Sender, limits jobs.SenderLimits, unthrottled bool) (float64, int64, cpuCost, error) {
 	res, err := s.store.LaunchCampaign(b.ctx, s.campaign.ID, time.Now())
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpuCost{}, err
 	}
 	e := jobs.NewEngine(s.store, jobs.StaticSenders{Client: client, Limits: limits}, "bench",
 		jobs.EngineConfig{Unthrottled: unthrottled, Concurrency: sendConcurrency, Log: b.quiet})
+	meter := cpumeter.Start(s.store, s.dbURL)
 	start := time.Now()
 	var wg sync.WaitGroup
 	var failed atomic.Value
@@ -173,17 +189,18 @@ func (b *bench) engineSend(s *sendSetup, client jobs.Sender, limits jobs.SenderL
 	}
 	wg.Wait()
 	took := time.Since(start)
+	self, pg := meter.Stop()
 	if err, _ := failed.Load().(error); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuCost{}, err
 	}
 	st, err := s.store.CampaignStats(b.ctx, s.campaign.ID)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpuCost{}, err
 	}
 	if st.Sent != res.Pending {
-		return 0, 0, fmt.Errorf("sent %d of %d", st.Sent, res.Pending)
+		return 0, 0, cpuCost{}, fmt.Errorf("sent %d of %d", st.Sent, res.Pending)
 	}
-	return float64(st.Sent) / took.Seconds(), st.Sent, nil
+	return float64(st.Sent) / took.Seconds(), st.Sent, perMessage(self, pg, st.Sent), nil
 }
 
 // sendScenarios: a 100k campaign end to end against the simulator and
@@ -213,15 +230,17 @@ func (b *bench) sendScenarios() error {
 			return err
 		}
 		b.step("send: bare loop to the %s (%d requests)", target.name, n)
+		bareStart := cpumeter.SelfCPU()
 		bare, err := bareLoop(b.ctx, target.client, s.payloads(n), sendWorkers*sendConcurrency)
 		if err != nil {
 			return fmt.Errorf("bare loop: %w", err)
 		}
+		bareCost := perMessage(cpumeter.SelfCPU()-bareStart, 0, int64(n))
 		if target.sim != nil {
 			sim.Reset()
 		}
 		b.step("send: campaign of %d to the %s", n, target.name)
-		rate, sent, err := b.engineSend(s, target.client, jobs.SenderLimits{}, true)
+		rate, sent, cost, err := b.engineSend(s, target.client, jobs.SenderLimits{}, true)
 		if err != nil {
 			return err
 		}
@@ -238,10 +257,18 @@ func (b *bench) sendScenarios() error {
 			}
 		}
 		if b.wants("send") {
+			// The two targets: ≥ 0.5 of the bare loop to the same
+			// endpoint (the simulator), and at least listmonk's rate, which
+			// was measured against a trivial local endpoint (≥ 10,000 msg/s).
+			goal, ok := "≥ 0.5 of bare", rate/bare >= 0.5
+			if target.sim == nil {
+				goal, ok = "≥ 10,000 msg/s (listmonk: 9,500 to a trivial endpoint)", rate >= 10_000
+			}
 			b.add(row{Scenario: fmt.Sprintf("send %dk end to end → %s (Postgres)", n/1000, target.name),
 				Measured: fmtRate(rate, "msg/s"), Baseline: fmtRate(bare, "msg/s bare loop"), Ratio: ratio(rate, bare),
-				Target: "≥ 0.5 of bare and ≥ 10,000 msg/s", Pass: pass(rate/bare >= 0.5 && rate >= 10_000), Value: rate, Base: bare,
-				Notes: fmt.Sprintf("claim, render, send, record each outcome; %d workers × %d in flight, bare loop %d goroutines", sendWorkers, sendConcurrency, sendWorkers*sendConcurrency)})
+				Target: goal, Pass: pass(ok), Value: rate, Base: bare,
+				Notes: fmt.Sprintf("claim, render, send, record each outcome; %d workers × %d in flight, bare loop %d goroutines; CPU per message: %s (bare loop: %.0f µs)",
+					sendWorkers, sendConcurrency, sendWorkers*sendConcurrency, cost, bareCost.self)})
 		}
 	}
 	if b.wants("webhook-apply") && simSetup != nil {
@@ -313,7 +340,7 @@ func (b *bench) throttleScenario() error {
 		return err
 	}
 	b.step("throttle: %d messages at %g msg/s", n, target)
-	if _, _, err := b.engineSend(s, client, jobs.SenderLimits{Rate: target}, false); err != nil {
+	if _, _, _, err := b.engineSend(s, client, jobs.SenderLimits{Rate: target}, false); err != nil {
 		return err
 	}
 	got := sim.Received()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/internal/cpumeter"
 	"github.com/heraldhq/herald/jobs"
 	"github.com/heraldhq/herald/models"
 	"github.com/heraldhq/herald/testdb"
@@ -80,9 +81,9 @@ func BenchmarkSendPostgres(b *testing.B) {
 					Template: &whatsapp.TemplateMessage{Name: tt.Name, Language: tt.Language,
 						Components: []whatsapp.Component{{Type: whatsapp.ComponentBody, Parameters: []whatsapp.Parameter{whatsapp.TextParam("Ana")}}}}}
 			}
-			bareCPU := selfCPU()
+			bareCPU := cpumeter.SelfCPU()
 			bare := bareLoop(b, client, msgs)
-			bareCPU = selfCPU() - bareCPU
+			bareCPU = cpumeter.SelfCPU() - bareCPU
 
 			var engineTime time.Duration
 			var engineCPU, pgCPU float64
@@ -94,7 +95,7 @@ func BenchmarkSendPostgres(b *testing.B) {
 				}
 				e := jobs.NewEngine(f.store, jobs.StaticSenders{Client: client}, "bench", jobs.EngineConfig{Unthrottled: true, Concurrency: envInt("BENCH_CONCURRENCY", 128)})
 				start := time.Now()
-				meter := startCPUMeter(f.store, db.URL)
+				meter := cpumeter.Start(f.store, db.URL)
 				var wg sync.WaitGroup
 				for range workers {
 					wg.Add(1)

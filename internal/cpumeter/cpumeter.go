@@ -1,4 +1,8 @@
-package jobs_test
+// Package cpumeter adds up the CPU time a benchmark spends in its own process
+// and in its own Postgres backends (found by application_name), so it can
+// report CPU per unit of work: a figure that holds when other work shares
+// the machine, unlike a rate.
+package cpumeter
 
 import (
 	"context"
@@ -13,11 +17,11 @@ import (
 	"github.com/heraldhq/herald/models"
 )
 
-// cpuMeter adds up the CPU time this process and its own Postgres backends
-// (found by application_name, which testdb sets to the schema) spend, so a
-// benchmark can report CPU per message: a figure that holds when other work
-// shares the machine, unlike msg/s.
-type cpuMeter struct {
+// Meter samples this process's CPU time and that of the Postgres backends
+// whose application_name is the one in the database URL (testdb and the
+// bench set it to the schema name). Backends are read from /proc, so
+// Postgres must run on this machine; where it does not, Postgres reads 0.
+type Meter struct {
 	store   *models.Store
 	app     string
 	stop    chan struct{}
@@ -44,16 +48,18 @@ func processCPU(pid int) (float64, bool) {
 	return (ut + st) / 100, true // USER_HZ
 }
 
-func selfCPU() float64 {
+// SelfCPU is this process's CPU time so far, in seconds.
+func SelfCPU() float64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-func startCPUMeter(store *models.Store, dbURL string) *cpuMeter {
+// Start begins measuring; store is any store on that database.
+func Start(store *models.Store, dbURL string) *Meter {
 	u, _ := url.Parse(dbURL)
-	m := &cpuMeter{store: store, app: u.Query().Get("application_name"), stop: make(chan struct{}),
-		first: map[int]float64{}, last: map[int]float64{}, selfCPU: selfCPU()}
+	m := &Meter{store: store, app: u.Query().Get("application_name"), stop: make(chan struct{}),
+		first: map[int]float64{}, last: map[int]float64{}, selfCPU: SelfCPU()}
 	m.sample()
 	m.done.Add(1)
 	go func() {
@@ -72,7 +78,7 @@ func startCPUMeter(store *models.Store, dbURL string) *cpuMeter {
 	return m
 }
 
-func (m *cpuMeter) sample() {
+func (m *Meter) sample() {
 	var pids []int
 	m.store.DB(context.Background()).Raw("SELECT pid FROM pg_stat_activity WHERE application_name = ?", m.app).Scan(&pids)
 	m.mu.Lock()
@@ -93,8 +99,9 @@ func (m *cpuMeter) sample() {
 	m.started = true
 }
 
-// Stop returns the CPU seconds of this process and of its Postgres backends.
-func (m *cpuMeter) Stop() (self, pg float64) {
+// Stop ends the measurement and returns the CPU seconds spent since Start by
+// this process and by the matching Postgres backends.
+func (m *Meter) Stop() (self, pg float64) {
 	m.sample()
 	close(m.stop)
 	m.done.Wait()
@@ -103,5 +110,5 @@ func (m *cpuMeter) Stop() (self, pg float64) {
 	for pid, c := range m.last {
 		pg += c - m.first[pid]
 	}
-	return selfCPU() - m.selfCPU, pg
+	return SelfCPU() - m.selfCPU, pg
 }
