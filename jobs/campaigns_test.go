@@ -612,3 +612,60 @@ func TestTemplateErrorPausesCampaign(t *testing.T) {
 		})
 	}
 }
+
+// TestPairRateAcrossWorkers sends two campaigns to the same audience from
+// four workers of one instance at once, in batches small enough that the
+// two messages of a recipient land in different workers' batches: none
+// may reach a recipient within Meta's pair-rate window of the other.
+func TestPairRateAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := newFixture(t, db, quietSim())
+			tmpl := f.template("update", "UTILITY")
+			f.contacts(eligible(40, 0))
+			seg := f.segment("")
+			for range 2 {
+				c := f.campaign(tmpl, []int64{seg}, nil)
+				if _, err := f.store.LaunchCampaign(ctx, c.ID, f.now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := f.engine("a", jobs.EngineConfig{ClaimBatch: 7})
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := e.WaitIdle(ctx); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			f.drain(ctx, e, 2)
+			var rows []struct {
+				ContactID int64
+				Sends     int64
+				Gap       float64
+			}
+			q := "SELECT contact_id, COUNT(*) AS sends, EXTRACT(EPOCH FROM MAX(sent_at) - MIN(sent_at)) AS gap FROM messages WHERE sent_at IS NOT NULL GROUP BY contact_id"
+			if db.Name == "sqlite" {
+				q = "SELECT contact_id, COUNT(*) AS sends, (julianday(MAX(sent_at)) - julianday(MIN(sent_at))) * 86400 AS gap FROM messages WHERE sent_at IS NOT NULL GROUP BY contact_id"
+			}
+			if err := f.store.DB(ctx).Raw(q).Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 40 {
+				t.Fatalf("%d recipients got messages, want 40", len(rows))
+			}
+			for _, r := range rows {
+				if r.Sends != 2 || r.Gap < 6 {
+					t.Errorf("contact %d: %d messages %.1f s apart; want 2, at least 6 s apart", r.ContactID, r.Sends, r.Gap)
+				}
+			}
+		})
+	}
+}

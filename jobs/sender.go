@@ -389,6 +389,32 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 		return nil, err
 	}
 	rs := &roundState{campaigns: map[int64]*models.Campaign{}, templates: map[int64]*templateEntry{}}
+	// Hold each recipient before reading its recent sends: a hold ends only
+	// after its message's outcome is committed, so either the hold is still
+	// there (and the message waits out the pair rate) or the read sees the
+	// send. A recipient already held (in this batch or by another worker)
+	// waits; holds of messages that do not go out end when prepare returns.
+	held := make(map[int64]bool, len(claimed))
+	var out []*job
+	failed := true
+	defer func() {
+		kept := make(map[int64]bool, len(out))
+		if !failed {
+			for _, j := range out {
+				kept[j.msg.ID] = true
+			}
+		}
+		for _, m := range claimed {
+			if held[m.ID] && !kept[m.ID] {
+				e.unholdContact(*m.ContactID)
+			}
+		}
+	}()
+	for _, m := range claimed {
+		if m.ContactID != nil && e.hold(*m.ContactID) {
+			held[m.ID] = true
+		}
+	}
 	var contactIDs []int64
 	for _, m := range claimed {
 		if m.CampaignID != nil && rs.campaigns[*m.CampaignID] == nil {
@@ -413,14 +439,7 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 	}
 
 	var settle []models.Settlement
-	var out []*job
 	tierNew := map[int64]int64{}
-	failed := true
-	defer func() {
-		if failed {
-			e.unhold(out)
-		}
-	}()
 	for _, m := range claimed {
 		var campaign *models.Campaign
 		if m.CampaignID != nil {
@@ -446,7 +465,7 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 		// A recipient with another message prepared or in flight here (in
 		// this batch or another worker's) waits out the pair rate too; by
 		// then the ledger counts that message against the frequency cap.
-		if contactID != 0 && (h.Recent > 0 || !e.hold(contactID)) {
+		if contactID != 0 && (h.Recent > 0 || !held[m.ID]) {
 			settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessagePending, SendAfter: now.Add(pairRateWindow)})
 			continue
 		}
@@ -456,17 +475,14 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 		}
 		client, limits, err := e.senders.ClientFor(ctx, senderID)
 		if err != nil {
-			e.unholdContact(contactID)
 			return nil, fmt.Errorf("jobs: sender %d: %w", senderID, err)
 		}
 		if limits.DailyUnique > 0 && !lane {
 			used, err := e.tierUsed(ctx, senderID, now)
 			if err != nil {
-				e.unholdContact(contactID)
 				return nil, err
 			}
 			if used+tierNew[senderID] >= int64(limits.DailyUnique) {
-				e.unholdContact(contactID)
 				settle = append(settle, models.Settlement{ID: m.ID, CampaignID: m.CampaignID, Status: models.MessagePending, SendAfter: now.Add(tierRecheck)})
 				continue
 			}
@@ -474,7 +490,6 @@ func (e *Engine) prepare(ctx, wctx context.Context, claimed []models.ClaimedMess
 		}
 		j := &job{msg: m, senderID: senderID, client: client, limiter: e.limiter(senderID, limits)}
 		if err := e.render(ctx, rs, j, campaign, contacts[contactID]); err != nil {
-			e.unholdContact(contactID)
 			var pause *pauseError
 			if errors.As(err, &pause) {
 				// The template cannot be sent (paused, rejected…): pause
