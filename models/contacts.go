@@ -550,10 +550,19 @@ func (s *Store) bulk(ctx context.Context, sel ContactSelection, action BulkActio
 			n, err = exec("UPDATE contacts SET "+set+" WHERE "+where, slices.Concat(setArgs, args)...)
 		case BulkDelete:
 			// Messages keep their statistics but nothing that identifies
-			// the person, nor the link to it (the ledger has no foreign key
-			// on Postgres: lockLedgerWriters says why).
+			// the person, nor the link to it. The ledger has no foreign key
+			// on Postgres, so what the key did is done here: wait for the
+			// transactions writing ledger rows for these contacts (launches
+			// hold lockLedgerWriters; single-statement writers lock the
+			// contact row FOR KEY SHARE, as the key's check did), and keep
+			// new ones out, before anonymising.
 			if err := tx.lockLedgerWriters(ctx, true); err != nil {
 				return err
+			}
+			if tx.dialect == Postgres {
+				if _, err := exec("SELECT COUNT(*) FROM (SELECT 1 FROM contacts WHERE "+where+" FOR UPDATE) AS locked", args...); err != nil {
+					return fmt.Errorf("models: erase contacts: lock: %w", err)
+				}
 			}
 			if _, err := exec(`UPDATE messages SET to_phone = '', params = '{}', contact_id = NULL
 				WHERE contact_id IN (SELECT id FROM contacts WHERE `+where+`)`, args...); err != nil {

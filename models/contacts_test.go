@@ -200,6 +200,56 @@ func TestEraseContactKeepsAnonymousMessages(t *testing.T) {
 	}
 }
 
+// TestErasureWaitsForALedgerWriter: on Postgres the ledger has no foreign
+// key to contacts, so erasure must wait for a transaction that is writing a
+// message for the contact (holding the row FOR KEY SHARE, as the queueing
+// statement does) and then anonymise that message too.
+func TestErasureWaitsForALedgerWriter(t *testing.T) {
+	t.Parallel()
+	db := testdb.Postgres(t)
+	ctx := context.Background()
+	s := db.Store
+	victim := seedContacts(t, s, 1)[0]
+	locked, release := make(chan struct{}), make(chan struct{})
+	writer := make(chan error, 1)
+	go func() {
+		writer <- s.Tx(ctx, func(tx *models.Store) error {
+			gdb := tx.DB(ctx)
+			if err := gdb.Exec("SELECT 1 FROM contacts WHERE id = ? FOR KEY SHARE", victim.ID).Error; err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			if err := gdb.Exec(`INSERT INTO messages (contact_id, to_phone, status, params, send_after, created_at, updated_at)
+				VALUES (?, ?, 'pending', '{"code":"1"}', ?, ?, ?)`, victim.ID, victim.Phone, now, now, now).Error; err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	erased := make(chan error, 1)
+	go func() { erased <- s.DeleteContact(ctx, victim.ID) }()
+	select {
+	case err := <-erased:
+		t.Fatalf("erasure finished (%v) while a message for the contact was being written", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-writer; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-erased; err != nil {
+		t.Fatal(err)
+	}
+	var left struct{ Linked, Phone int64 }
+	s.DB(ctx).Raw("SELECT COUNT(*) FILTER (WHERE contact_id IS NOT NULL) AS linked, COUNT(*) FILTER (WHERE to_phone <> '') AS phone FROM messages").Scan(&left)
+	if left.Linked != 0 || left.Phone != 0 {
+		t.Errorf("after erasure %d messages still name the contact and %d its phone", left.Linked, left.Phone)
+	}
+}
+
 func TestContactUpdateRecordsConsentAndSuppressionList(t *testing.T) {
 	t.Parallel()
 	for _, db := range testdb.All(t) {
