@@ -833,6 +833,11 @@ type sideEffects struct {
 	touched        map[int64]bool
 }
 
+// outcomeFlushEvery bounds how long an answer waits to be written when its
+// batch does not fill up (a throttled or slow sender); a dispatch's last
+// outcomes are written as soon as its requests are all answered.
+const outcomeFlushEvery = 250 * time.Millisecond
+
 // writeResults turns answers into outcomes and writes them in batches.
 func (e *Engine) writeResults(ctx context.Context, results <-chan result, h *halts) error {
 	batchSize := e.cfg.Concurrency * 2
@@ -848,7 +853,7 @@ func (e *Engine) writeResults(ctx context.Context, results <-chan result, h *hal
 		}
 		buf = buf[:0]
 	}
-	ticker := time.NewTicker(50 * time.Millisecond)
+	ticker := time.NewTicker(outcomeFlushEvery)
 	defer ticker.Stop()
 	for {
 		select {
