@@ -26,8 +26,9 @@ const segmentRules = `{"all":[
 	{"event":"purchase","op":"count_gte","value":1,"within_days":30}]}`
 
 // audienceScenarios seed one schema with the full audience (1M contacts,
-// 5M events at scale 1) and measure what works on it: the segment count,
-// the launch snapshot, the funnel page, and the web and webhook load.
+// 5M events at scale 1) and measure what works on it: the contact list and
+// search, the segment count, the launch snapshot, the funnel page, and the
+// web and webhook load.
 func (b *bench) audienceScenarios() error {
 	n := b.n(1_000_000, 10_000)
 	_, store, err := b.newSchema("audience")
@@ -49,6 +50,15 @@ func (b *bench) audienceScenarios() error {
 	} else if err := sqlExec(b.ctx, store, "VACUUM ANALYZE contacts"); err != nil {
 		return err
 	}
+	var ws *webServer
+	if b.wants("contacts") {
+		if ws, err = b.startWeb(store); err != nil {
+			return err
+		}
+		if err := b.contactsScenario(ws, store, n); err != nil {
+			return err
+		}
+	}
 	var campaignID int64
 	if b.wants("launch") || b.wants("funnel") || b.wants("ui-load") {
 		if campaignID, err = b.launch(store, n); err != nil {
@@ -58,9 +68,10 @@ func (b *bench) audienceScenarios() error {
 	if !b.wants("funnel") && !b.wants("ui-load") && !b.wants("webhook-load") {
 		return nil
 	}
-	ws, err := b.startWeb(store)
-	if err != nil {
-		return err
+	if ws == nil {
+		if ws, err = b.startWeb(store); err != nil {
+			return err
+		}
 	}
 	if b.wants("funnel") {
 		if err := b.funnel(ws, store, campaignID, n); err != nil {

@@ -34,7 +34,7 @@ import (
 )
 
 // scenarios in run order; each names what it measures.
-var scenarioNames = []string{"import", "segment", "launch", "funnel", "send", "throttle", "webhook-apply",
+var scenarioNames = []string{"import", "contacts", "segment", "launch", "funnel", "send", "throttle", "webhook-apply",
 	"transactional", "ui-load", "webhook-load"}
 
 func main() {
@@ -124,7 +124,7 @@ func (b *bench) run() error {
 		fn   func() error
 	}{
 		{"import", b.importScenario},
-		{"segment|launch|funnel|ui-load|webhook-load", b.audienceScenarios},
+		{"contacts|segment|launch|funnel|ui-load|webhook-load", b.audienceScenarios},
 		{"send|webhook-apply", b.sendScenarios},
 		{"throttle", b.throttleScenario},
 		{"transactional", b.transactionalScenario},

@@ -83,14 +83,11 @@ func (h *Handlers) apiContactsList(c echo.Context) error {
 	if len(fields) > 0 {
 		return apiFieldsErr(fields)
 	}
-	rows, err := h.store.ListContacts(ctx, f, (page-1)*perPage, perPage+1)
+	res, err := h.store.SearchContacts(ctx, f, (page-1)*perPage, perPage+1, countCap)
 	if err != nil {
 		return err
 	}
-	total, exact, err := h.store.CountContacts(ctx, f, countCap)
-	if err != nil {
-		return err
-	}
+	rows, total, exact := res.Rows, res.Total, res.Exact
 	hasMore := len(rows) > perPage
 	rows = rows[:min(len(rows), perPage)]
 	return c.JSON(http.StatusOK, map[string]any{"contacts": rows, "page": page, "per_page": perPage,

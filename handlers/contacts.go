@@ -24,8 +24,10 @@ import (
 // contactsPerPage is the list's page size.
 const contactsPerPage = 50
 
-// countCap bounds the exact count under a filter (see CountContacts).
-const countCap = 10_000
+// countCap bounds the exact count under a filter (see SearchContacts):
+// "more than 1,000" tells a person as much as an exact figure, and counting
+// further through a million contacts would cost more than the page.
+const countCap = 1_000
 
 // contactsRoutes registers the contacts pages and API endpoints.
 func (h *Handlers) contactsRoutes(r routes) {
@@ -70,20 +72,18 @@ func (h *Handlers) renderContactsList(c echo.Context, vm contacts.ListView, f mo
 	ctx := c.Request().Context()
 	// One row more than a page tells whether a next page exists without
 	// an exact count.
-	rows, err := h.store.ListContacts(ctx, f, (vm.Page-1)*contactsPerPage, contactsPerPage+1)
+	res, err := h.store.SearchContacts(ctx, f, (vm.Page-1)*contactsPerPage, contactsPerPage+1, countCap)
 	if err != nil {
 		return err
 	}
+	rows := res.Rows
 	vm.HasNext = len(rows) > contactsPerPage
 	rows = rows[:min(len(rows), contactsPerPage)]
 	for _, r := range rows {
 		vm.Rows = append(vm.Rows, contacts.Row{ID: r.ID, Name: r.Name(), Phone: r.Phone, Email: r.Email, Country: r.Country,
 			Lifecycle: r.LifecycleStage, Reachability: string(r.Reachability), Tags: r.Tags, OptIn: r.MarketingOptIn})
 	}
-	vm.Total, vm.TotalExact, err = h.store.CountContacts(ctx, f, countCap)
-	if err != nil {
-		return err
-	}
+	vm.Total, vm.TotalExact = res.Total, res.Exact
 	vm.Empty = vm.Total == 0 && !vm.Filter.Active()
 	facets, err := h.store.ContactFacets(ctx)
 	if err != nil {

@@ -162,8 +162,12 @@ func (s *Store) contactWhere(f ContactFilter) (string, []any) {
 		cond := contactSearchExpr + " " + like + ` ? ESCAPE '\'`
 		args = append(args, "%"+escapeLike(q)+"%")
 		if looksLikePhone(q) {
-			cond = "(" + cond + ` OR phone LIKE ? ESCAPE '\')`
-			args = append(args, "%"+digitsOnly(q)+"%")
+			// The digits must be in the phone; saying they are also in the
+			// search text (which contains the phone) lets the trigram index
+			// answer this half of the OR too.
+			digits := "%" + digitsOnly(q) + "%"
+			cond = "(" + cond + " OR (" + contactSearchExpr + ` LIKE ? AND phone LIKE ?))`
+			args = append(args, digits, digits)
 		}
 		conds = append(conds, cond)
 	}
@@ -619,15 +623,29 @@ type ContactFacets struct {
 }
 
 // ContactFacets returns the countries and lifecycle stages in use. Both
-// come from indexed columns, so a DISTINCT stays cheap.
+// columns are indexed and hold a few distinct values, so each is read as a
+// loose index scan: one index probe per distinct value ("the smallest value
+// above the last one") instead of a DISTINCT over every row, which takes a
+// third of a second at a million contacts.
 func (s *Store) ContactFacets(ctx context.Context) (ContactFacets, error) {
 	var f ContactFacets
 	db := s.db.WithContext(ctx)
-	if err := db.Raw("SELECT DISTINCT country FROM contacts WHERE country <> '' ORDER BY country LIMIT 300").Scan(&f.Countries).Error; err != nil {
+	if err := db.Raw(distinctValuesSQL("country"), 300).Scan(&f.Countries).Error; err != nil {
 		return f, fmt.Errorf("models: contact facets: %w", err)
 	}
-	if err := db.Raw("SELECT DISTINCT lifecycle_stage FROM contacts WHERE lifecycle_stage <> '' ORDER BY lifecycle_stage LIMIT 50").Scan(&f.Lifecycle).Error; err != nil {
+	if err := db.Raw(distinctValuesSQL("lifecycle_stage"), 50).Scan(&f.Lifecycle).Error; err != nil {
 		return f, fmt.Errorf("models: contact facets: %w", err)
 	}
 	return f, nil
+}
+
+// distinctValuesSQL lists the distinct non-empty values of an indexed
+// column of contacts in order, up to a limit (the one argument), by
+// stepping through its index. Both databases run it.
+func distinctValuesSQL(col string) string {
+	return `WITH RECURSIVE v(val) AS (
+		SELECT (SELECT MIN(` + col + `) FROM contacts WHERE ` + col + ` > '')
+		UNION ALL
+		SELECT (SELECT MIN(` + col + `) FROM contacts WHERE ` + col + ` > v.val) FROM v WHERE v.val IS NOT NULL)
+	SELECT val FROM v WHERE val IS NOT NULL LIMIT ?`
 }

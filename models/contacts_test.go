@@ -291,3 +291,54 @@ func TestContactUpdateRecordsConsentAndSuppressionList(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchContactsAgreesWithPlainQueries checks the planned search (the
+// newest contacts first, then the older ones through the index) against
+// the plain ListContacts and CountContacts, with windows small enough that
+// every split of a page and of a count between the two halves happens.
+func TestSearchContactsAgreesWithPlainQueries(t *testing.T) {
+	t.Parallel()
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := db.Store
+			seedContacts(t, s, 40)
+			filters := []models.ContactFilter{
+				{}, {Q: "person1"}, {Q: "person3"}, {Q: "PERSON"}, {Q: "example"}, {Q: "p2@"}, {Q: "39"},
+				{Q: "(11) 9000-0003"}, {Q: "xyz"}, {Q: "pe"}, {Q: "%"}, {Q: "person", Tag: "even"},
+				{Q: "person1", Country: "PT"}, {Tag: "even"}, {Country: "PT"},
+			}
+			for _, f := range filters {
+				all, err := s.ListContacts(ctx, f, 0, 501)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, window := range []int{1, 5, 7, 100} {
+					for _, countCap := range []int64{2, 5, 1000} {
+						for _, pg := range []struct{ offset, limit int }{{0, 4}, {3, 4}, {10, 51}, {35, 4}, {0, 51}} {
+							res, err := s.SearchContactsWindow(ctx, f, pg.offset, pg.limit, countCap, window)
+							if err != nil {
+								t.Fatalf("%+v: %v", f, err)
+							}
+							want := all[min(pg.offset, len(all)):min(pg.offset+pg.limit, len(all))]
+							var got, wantIDs []int64
+							for _, c := range res.Rows {
+								got = append(got, c.ID)
+							}
+							for _, c := range want {
+								wantIDs = append(wantIDs, c.ID)
+							}
+							n := int64(len(all))
+							wantTotal, wantExact := min(n, countCap), n <= countCap
+							if !slices.Equal(got, wantIDs) || res.Total != wantTotal || res.Exact != wantExact {
+								t.Errorf("%+v window %d cap %d page %+v: ids %v total %d exact %v; want %v, %d, %v",
+									f, window, countCap, pg, got, res.Total, res.Exact, wantIDs, wantTotal, wantExact)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
