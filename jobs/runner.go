@@ -128,6 +128,23 @@ func (r *Runner) Wake(name string) {
 	}
 }
 
+// WakeOne makes one idle goroutine of a worker look for work now, or the
+// next one to finish its round when none is idle. For work that arrives
+// one item at a time (a transactional API call), one goroutine suffices:
+// waking them all makes the others look in vain.
+func (r *Runner) WakeOne(name string) {
+	r.mu.Lock()
+	w := r.workers[name]
+	r.mu.Unlock()
+	if w == nil {
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
 var errStopped = errors.New("jobs: runner stopped")
 
 // runCtx is the context jobs run under; nil before Start or after Stop.

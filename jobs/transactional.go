@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -92,15 +93,35 @@ func (e *Engine) PriorityRound(ctx context.Context) (bool, error) {
 		start = end
 	}
 	// One-time passwords are not needed once their message left the queue
-	// (sent, failed or expired here); rows still pending keep theirs.
-	ids := make([]int64, len(claimed))
-	for i, m := range claimed {
-		ids[i] = m.ID
+	// (sent, failed or expired here); rows still pending keep theirs. Only
+	// authentication messages carry one, so most rounds skip the write.
+	var ids []int64
+	for _, m := range claimed {
+		if hasOTP(m.Params) {
+			ids = append(ids, m.ID)
+		}
 	}
-	if _, err := e.store.ClearSentSecrets(wctx, ids); err != nil {
-		return true, err
+	if len(ids) > 0 {
+		if _, err := e.store.ClearSentSecrets(wctx, ids); err != nil {
+			return true, err
+		}
 	}
-	return true, nil
+	// A full batch may have left more behind; otherwise a message queued
+	// meanwhile has woken the lane again (Runner.WakeOne), so looking again
+	// now would mostly find nothing.
+	return len(claimed) == priorityBatch, nil
+}
+
+// hasOTP tells whether a message's stored parameters are an authentication
+// template's, whose one-time password is sealed beside them.
+func hasOTP(params string) bool {
+	if !strings.Contains(params, `"otp"`) {
+		return false
+	}
+	var p struct {
+		OTP bool `json:"otp"`
+	}
+	return json.Unmarshal([]byte(params), &p) == nil && p.OTP
 }
 
 // renderTransactional builds the payload of an API message from the
