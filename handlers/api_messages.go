@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,13 +178,16 @@ func (h *Handlers) apiMessageCreate(c echo.Context) error {
 			Message: "The sending number is stopped: " + sender.StatusReason + ". An admin must start it again in Settings → Senders."}
 	}
 
+	// With the priority lane running in this process, the message is queued
+	// already claimed for it and handed over in memory.
+	inbox := h.runner.PriorityInbox()
 	msg, created, err := h.store.CreateTransactional(ctx, models.NewTransactional{
 		APIKeyID: key.ID, IdempotencyKey: req.IdempotencyKey,
 		Phone: num.E164, Country: num.Country, Timezone: num.Timezone,
 		TransactionalConsent: req.TransactionalConsent,
 		TemplateID:           row.ID, Category: row.Category, SenderID: senderID,
 		Params: string(paramsJSON), Secret: code, CallbackURL: req.CallbackURL,
-		ExpiresAt: req.expiry(row.Category, now),
+		ExpiresAt: req.expiry(row.Category, now), ClaimFor: inbox.ClaimFor(),
 	}, now)
 	if errors.Is(err, models.ErrContactSuppressed) {
 		return contactSuppressedErr(num.E164, "suppressed")
@@ -193,6 +197,11 @@ func (h *Handlers) apiMessageCreate(c echo.Context) error {
 	}
 	if !created {
 		return replayed(c, msg)
+	}
+	if msg.Claimed != nil {
+		if err := inbox.Give(context.WithoutCancel(ctx), h.store, *msg.Claimed); err != nil {
+			h.log.Error("hand a transactional message back to the ledger", "id", msg.ID, "err", err)
+		}
 	}
 	if h.runner != nil {
 		h.runner.WakeOne(jobs.PriorityWorker)

@@ -44,6 +44,12 @@ type NewTransactional struct {
 	Secret      string
 	CallbackURL string
 	ExpiresAt   *time.Time
+	// ClaimFor, when set, queues the row already claimed by that instance:
+	// its priority lane takes the message from memory (Claimed) instead of
+	// claiming it in another round trip, and no broadcast worker can pick it
+	// up into a batch meanwhile. If that instance dies first, the rescuer
+	// returns the claim to pending like any other.
+	ClaimFor string
 }
 
 // TransactionalMessage is an API message as the API and the UI show it.
@@ -70,6 +76,9 @@ type TransactionalMessage struct {
 	FailedAt         NullTime
 	CreatedAt        NullTime
 	UpdatedAt        NullTime
+	// Claimed is the message as the priority lane takes it, when it was
+	// queued claimed (NewTransactional.ClaimFor); nil otherwise.
+	Claimed *ClaimedMessage `gorm:"-"`
 }
 
 // PublicStatus maps a ledger status to what the API reports: a message
@@ -152,7 +161,11 @@ func (s *Store) CreateTransactional(ctx context.Context, in NewTransactional, no
 	if in.ExpiresAt != nil {
 		expires = in.ExpiresAt.UTC()
 	}
-	var id int64
+	status, claimedAt := MessagePending, any(nil)
+	if in.ClaimFor != "" {
+		status, claimedAt = MessageClaimed, now
+	}
+	var id, contact int64
 	settled := false
 	if s.dialect == Postgres {
 		if key != nil {
@@ -163,14 +176,14 @@ func (s *Store) CreateTransactional(ctx context.Context, in NewTransactional, no
 				return nil, false, err
 			}
 		}
-		id, created, settled, err = s.queueTransactionalPG(ctx, in, key, expires, sealed, now)
+		id, contact, created, settled, err = s.queueTransactionalPG(ctx, in, status, claimedAt, key, expires, sealed, now)
 		if err != nil {
 			return nil, false, err
 		}
 	}
 	if !settled {
 		err = s.retryTx(ctx, func(tx *Store) error {
-			id, created = 0, false
+			id, contact, created = 0, 0, false
 			db := tx.db.WithContext(ctx)
 			if key != nil {
 				if err := tx.releaseIdempotencyKey(ctx, in, now); err != nil {
@@ -183,16 +196,17 @@ func (s *Store) CreateTransactional(ctx context.Context, in NewTransactional, no
 			}
 			var ids []int64
 			err = db.Raw(`INSERT INTO messages (contact_id, sender_id, template_id, to_phone, category, priority, status,
-				send_after, expires_at, params, idempotency_key, api_key_id, callback_url, secret_enc, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				claimed_by, claimed_at, send_after, expires_at, params, idempotency_key, api_key_id, callback_url, secret_enc,
+				created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`,
-				contactID, in.SenderID, in.TemplateID, in.Phone, in.Category, TransactionalPriority, now, expires,
-				in.Params, key, in.APIKeyID, in.CallbackURL, sealed, now, now).Scan(&ids).Error
+				contactID, in.SenderID, in.TemplateID, in.Phone, in.Category, TransactionalPriority, status, in.ClaimFor, claimedAt,
+				now, expires, in.Params, key, in.APIKeyID, in.CallbackURL, sealed, now, now).Scan(&ids).Error
 			if err != nil {
 				return fmt.Errorf("models: queue transactional message: %w", err)
 			}
 			if len(ids) > 0 {
-				id, created = ids[0], true
+				id, contact, created = ids[0], contactID, true
 			}
 			return nil
 		})
@@ -211,6 +225,11 @@ func (s *Store) CreateTransactional(ctx context.Context, in NewTransactional, no
 		CreatedAt: NullTime{Time: now, Valid: true}, UpdatedAt: NullTime{Time: now, Valid: true}}
 	if in.ExpiresAt != nil {
 		msg.ExpiresAt = NullTime{Time: in.ExpiresAt.UTC(), Valid: true}
+	}
+	if in.ClaimFor != "" {
+		msg.Status = MessageClaimed
+		msg.Claimed = &ClaimedMessage{ID: id, ContactID: &contact, SenderID: in.SenderID, TemplateID: &in.TemplateID,
+			ToPhone: in.Phone, Category: in.Category, Priority: TransactionalPriority, ExpiresAt: msg.ExpiresAt, Params: in.Params}
 	}
 	return msg, true, nil
 }
@@ -242,14 +261,15 @@ func (s *Store) releaseIdempotencyKey(ctx context.Context, in NewTransactional, 
 // the statement could not decide: the contact was being created by a
 // concurrent call, so it is invisible to this statement's snapshot; the
 // caller then runs the transaction, whose later statements see it.
-func (s *Store) queueTransactionalPG(ctx context.Context, in NewTransactional, key *string, expires any, sealed []byte,
-	now time.Time) (id int64, created, settled bool, err error) {
+func (s *Store) queueTransactionalPG(ctx context.Context, in NewTransactional, status string, claimedAt, key, expires any,
+	sealed []byte, now time.Time) (id, contact int64, created, settled bool, err error) {
 	consent, stated := true, in.TransactionalConsent != nil
 	if stated {
 		consent = *in.TransactionalConsent
 	}
 	source := fmt.Sprintf("api key %d (transactional message)", in.APIKeyID)
 	var rows []struct {
+		ContactID    int64
 		Reachability string
 		MessageID    *int64
 	}
@@ -274,32 +294,34 @@ func (s *Store) queueTransactionalPG(ctx context.Context, in NewTransactional, k
 			RETURNING id),
 		m AS (
 			INSERT INTO messages (contact_id, sender_id, template_id, to_phone, category, priority, status,
-				send_after, expires_at, params, idempotency_key, api_key_id, callback_url, secret_enc, created_at, updated_at)
+				claimed_by, claimed_at, send_after, expires_at, params, idempotency_key, api_key_id, callback_url, secret_enc,
+				created_at, updated_at)
 			SELECT c.id, CAST(@sender AS BIGINT), CAST(@template AS BIGINT), CAST(@phone AS TEXT), CAST(@category AS TEXT),
-				CAST(@priority AS INTEGER), 'pending', CAST(@now AS TIMESTAMPTZ), CAST(@expires AS TIMESTAMPTZ), CAST(@params AS JSONB),
+				CAST(@priority AS INTEGER), CAST(@status AS TEXT), CAST(@claimedby AS TEXT), CAST(@claimedat AS TIMESTAMPTZ),
+				CAST(@now AS TIMESTAMPTZ), CAST(@expires AS TIMESTAMPTZ), CAST(@params AS JSONB),
 				CAST(@key AS TEXT), CAST(@apikey AS BIGINT), CAST(@callback AS TEXT), CAST(@secret AS BYTEA),
 				CAST(@now AS TIMESTAMPTZ), CAST(@now AS TIMESTAMPTZ)
 			FROM c WHERE c.reachability = 'reachable'
 			ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 			RETURNING id)
-		SELECT c.reachability, (SELECT id FROM m) AS message_id FROM c`,
+		SELECT c.id AS contact_id, c.reachability, (SELECT id FROM m) AS message_id FROM c`,
 		map[string]any{"phone": in.Phone, "waid": strings.TrimPrefix(in.Phone, "+"), "country": in.Country, "tz": in.Timezone,
 			"consent": consent, "stated": stated, "now": now, "kind": ConsentTransactional, "source": source,
 			"sender": in.SenderID, "template": in.TemplateID, "category": in.Category, "priority": TransactionalPriority,
 			"expires": expires, "params": in.Params, "key": key, "apikey": in.APIKeyID, "callback": in.CallbackURL,
-			"secret": bytesArg(sealed)}).Scan(&rows).Error
+			"secret": bytesArg(sealed), "status": status, "claimedby": in.ClaimFor, "claimedat": claimedAt}).Scan(&rows).Error
 	if err != nil {
-		return 0, false, false, fmt.Errorf("models: queue transactional message: %w", err)
+		return 0, 0, false, false, fmt.Errorf("models: queue transactional message: %w", err)
 	}
 	if len(rows) != 1 {
-		return 0, false, false, nil
+		return 0, 0, false, false, nil
 	}
 	if r := rows[0]; r.Reachability != string(ReachabilityReachable) {
-		return 0, false, true, fmt.Errorf("models: contact %s is %s: %w", in.Phone, r.Reachability, ErrContactSuppressed)
+		return 0, 0, false, true, fmt.Errorf("models: contact %s is %s: %w", in.Phone, r.Reachability, ErrContactSuppressed)
 	} else if r.MessageID != nil {
-		return *r.MessageID, true, true, nil
+		return *r.MessageID, r.ContactID, true, true, nil
 	}
-	return 0, false, true, nil // an idempotent duplicate
+	return 0, 0, false, true, nil // an idempotent duplicate
 }
 
 // transactionalContact finds or creates the recipient, refuses a
