@@ -202,9 +202,9 @@ func (h *Handlers) apiMessageCreate(c echo.Context) error {
 		if err := inbox.Give(context.WithoutCancel(ctx), h.store, *msg.Claimed); err != nil {
 			h.log.Error("hand a transactional message back to the ledger", "id", msg.ID, "err", err)
 		}
-	}
-	if h.runner != nil {
 		h.runner.WakeOne(jobs.PriorityWorker)
+	} else if h.runner != nil {
+		h.runner.Wake(jobs.PriorityWorker) // the lane claims it from the ledger
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/messages/"+strconv.FormatInt(msg.ID, 10))
 	return c.JSON(http.StatusAccepted, messageResponse{ID: msg.ID, Status: models.PublicStatus(msg.Status)})

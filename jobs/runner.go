@@ -121,6 +121,10 @@ func (r *Runner) Wake(name string) {
 	if w == nil {
 		return
 	}
+	if name == PriorityWorker {
+		// Woken for work in the ledger, not for a message handed over.
+		r.nudgePriority()
+	}
 	// One token per goroutine, so every idle goroutine of the worker starts.
 	for range w.count {
 		select {

@@ -32,8 +32,8 @@ const priorityDBClaimEvery = time.Second
 // only priority messages (transactional API sends), so a broadcast batch a
 // send worker already holds never delays them. The API hands it what it
 // queues, already claimed, through the runner's PriorityInbox and wakes one
-// goroutine; the lane also claims from the ledger when its inbox is empty
-// (and at least every second), and polls every second as a safety net.
+// goroutine. The lane claims from the ledger when woken by Runner.Wake
+// (something was queued there), and at least every second.
 func (e *Engine) RegisterPriorityLane(r *Runner, goroutines int) error {
 	inbox := &PriorityInbox{instance: e.instance}
 	if err := r.Worker(PriorityWorker, goroutines, time.Second, func(ctx context.Context) (bool, error) {
@@ -43,6 +43,14 @@ func (e *Engine) RegisterPriorityLane(r *Runner, goroutines int) error {
 	}
 	r.setPriorityInbox(inbox)
 	return nil
+}
+
+// nudgePriority makes the priority lane claim from the ledger: a message was
+// queued there, not handed over in memory.
+func (r *Runner) nudgePriority() {
+	if in := r.PriorityInbox(); in != nil {
+		in.nudge()
+	}
 }
 
 // PriorityInbox passes messages the API just queued, claimed for this
@@ -55,6 +63,9 @@ type PriorityInbox struct {
 	msgs   []models.ClaimedMessage
 	closed bool
 	lastDB time.Time // last claim from the ledger
+	// ledger says a message may be waiting in the ledger (Runner.Wake, or
+	// one the API queued unclaimed): the next round claims from it.
+	ledger bool
 }
 
 // inboxLimit bounds the messages waiting in memory; past it the API queues
@@ -89,8 +100,16 @@ func (in *PriorityInbox) Give(ctx context.Context, store *models.Store, m models
 	return store.ReleaseClaims(ctx, in.instance, []int64{m.ID})
 }
 
+// nudge says the ledger may hold a message for the lane now.
+func (in *PriorityInbox) nudge() {
+	in.mu.Lock()
+	in.ledger = true
+	in.mu.Unlock()
+}
+
 // take removes up to n messages; dbDue tells whether the lane should also
-// look in the ledger now (nothing in memory, or not done for a while).
+// look in the ledger now: nudged, or not done for priorityDBClaimEvery. A
+// wake whose message another goroutine already took so costs nothing.
 func (in *PriorityInbox) take(n int, now time.Time) (out []models.ClaimedMessage, dbDue bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -100,9 +119,9 @@ func (in *PriorityInbox) take(n int, now time.Time) (out []models.ClaimedMessage
 	if len(in.msgs) == 0 {
 		in.msgs = nil // let the backing array go
 	}
-	dbDue = k == 0 || now.Sub(in.lastDB) >= priorityDBClaimEvery
+	dbDue = in.ledger || now.Sub(in.lastDB) >= priorityDBClaimEvery
 	if dbDue {
-		in.lastDB = now
+		in.lastDB, in.ledger = now, false
 	}
 	return out, dbDue
 }
