@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,23 +136,21 @@ func (h *Handlers) apiMessageCreate(c echo.Context) error {
 			Message: "expires_at has passed: the message would never be sent.", Fields: map[string]string{"expires_at": "is in the past"}}
 	}
 
-	sender, err := h.store.DefaultSender(ctx)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
+	// The sender, the template and the recipient's reachability come in
+	// one round trip: every call pays for these lookups.
+	look, err := h.store.LookupSend(ctx, req.Template, req.Language, num.E164)
+	if err != nil {
 		return err
 	}
-	wabaID := ""
+	sender, row := look.Sender, look.Template
 	var senderID *int64
 	if sender != nil {
-		wabaID, senderID = sender.WABAID, &sender.ID
+		senderID = &sender.ID
 	}
-	row, err := h.store.SendableTemplate(ctx, wabaID, req.Template, req.Language)
-	if errors.Is(err, models.ErrNotFound) {
+	if row == nil {
 		return &APIError{Status: http.StatusNotFound, Code: "template_not_found",
 			Message: fmt.Sprintf("No template %q in language %q.", req.Template, req.Language),
 			Fields:  map[string]string{"template": "unknown template or language"}}
-	}
-	if err != nil {
-		return err
 	}
 	if row.Status != models.TemplateApproved {
 		return &APIError{Status: http.StatusConflict, Code: "template_not_approved",
@@ -171,23 +170,24 @@ func (h *Handlers) apiMessageCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if existing, err := h.store.ContactByPhone(ctx, num.E164); err == nil && existing.Suppressed() {
-		return contactSuppressedErr(num.E164, string(existing.Reachability))
-	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return err
+	if look.Reachability != "" && look.Reachability != string(models.ReachabilityReachable) {
+		return contactSuppressedErr(num.E164, look.Reachability)
 	}
 	if sender != nil && sender.Status == models.SenderStopped {
 		return &APIError{Status: http.StatusServiceUnavailable, Code: "sender_stopped",
 			Message: "The sending number is stopped: " + sender.StatusReason + ". An admin must start it again in Settings → Senders."}
 	}
 
+	// With the priority lane running in this process, the message is queued
+	// already claimed for it and handed over in memory.
+	inbox := h.runner.PriorityInbox()
 	msg, created, err := h.store.CreateTransactional(ctx, models.NewTransactional{
 		APIKeyID: key.ID, IdempotencyKey: req.IdempotencyKey,
 		Phone: num.E164, Country: num.Country, Timezone: num.Timezone,
 		TransactionalConsent: req.TransactionalConsent,
 		TemplateID:           row.ID, Category: row.Category, SenderID: senderID,
 		Params: string(paramsJSON), Secret: code, CallbackURL: req.CallbackURL,
-		ExpiresAt: req.expiry(row.Category, now),
+		ExpiresAt: req.expiry(row.Category, now), ClaimFor: inbox.ClaimFor(),
 	}, now)
 	if errors.Is(err, models.ErrContactSuppressed) {
 		return contactSuppressedErr(num.E164, "suppressed")
@@ -198,8 +198,13 @@ func (h *Handlers) apiMessageCreate(c echo.Context) error {
 	if !created {
 		return replayed(c, msg)
 	}
-	if h.runner != nil {
-		h.runner.Wake(jobs.PriorityWorker)
+	if msg.Claimed != nil {
+		if err := inbox.Give(context.WithoutCancel(ctx), h.store, *msg.Claimed); err != nil {
+			h.log.Error("hand a transactional message back to the ledger", "id", msg.ID, "err", err)
+		}
+		h.runner.WakeOne(jobs.PriorityWorker)
+	} else if h.runner != nil {
+		h.runner.Wake(jobs.PriorityWorker) // the lane claims it from the ledger
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/messages/"+strconv.FormatInt(msg.ID, 10))
 	return c.JSON(http.StatusAccepted, messageResponse{ID: msg.ID, Status: models.PublicStatus(msg.Status)})

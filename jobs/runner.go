@@ -48,6 +48,8 @@ type Runner struct {
 	cancel context.CancelFunc
 	// stopping is closed by Stop; loops exit between rounds.
 	stopping chan struct{}
+	// priority is the priority lane's inbox when the lane runs here.
+	priority *PriorityInbox
 	wg       sync.WaitGroup
 }
 
@@ -119,6 +121,10 @@ func (r *Runner) Wake(name string) {
 	if w == nil {
 		return
 	}
+	if name == PriorityWorker {
+		// Woken for work in the ledger, not for a message handed over.
+		r.nudgePriority()
+	}
 	// One token per goroutine, so every idle goroutine of the worker starts.
 	for range w.count {
 		select {
@@ -126,6 +132,49 @@ func (r *Runner) Wake(name string) {
 		default:
 		}
 	}
+}
+
+// WakeOne makes one idle goroutine of a worker look for work now, or the
+// next one to finish its round when none is idle. For work that arrives
+// one item at a time (a transactional API call), one goroutine suffices:
+// waking them all makes the others look in vain.
+func (r *Runner) WakeOne(name string) {
+	r.mu.Lock()
+	w := r.workers[name]
+	r.mu.Unlock()
+	if w == nil {
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) setPriorityInbox(in *PriorityInbox) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.priority = in
+}
+
+// PriorityInbox is the priority lane's inbox while the runner runs with
+// the lane registered; nil otherwise (then API messages are queued
+// unclaimed and found in the ledger by whichever lane runs).
+func (r *Runner) PriorityInbox() *PriorityInbox {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel == nil {
+		return nil
+	}
+	select {
+	case <-r.stopping:
+		return nil
+	default:
+	}
+	return r.priority
 }
 
 var errStopped = errors.New("jobs: runner stopped")
@@ -221,11 +270,21 @@ func (r *Runner) Stop(ctx context.Context) error {
 		<-cronDone.Done()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
 		r.log.Info("jobs stopped")
-		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("jobs: stop: %w", errors.Join(errStopped, ctx.Err()))
+		err = fmt.Errorf("jobs: stop: %w", errors.Join(errStopped, ctx.Err()))
 	}
+	// Messages the API handed to the priority lane and it did not start go
+	// back to pending, for another instance (or the next start) to send.
+	if r.priority != nil {
+		if ids := r.priority.close(); len(ids) > 0 {
+			if rerr := r.store.ReleaseClaims(context.WithoutCancel(ctx), r.instanceID, ids); rerr != nil {
+				r.log.Error("release the priority lane's inbox", "err", rerr)
+			}
+		}
+	}
+	return err
 }

@@ -41,6 +41,8 @@ type Store struct {
 	db      *gorm.DB
 	dialect Dialect
 	creds   *credentialBox
+	// apiKeys caches authenticated API keys briefly (apikey_cache.go).
+	apiKeys *apiKeyCache
 }
 
 // Open connects to the database named by a DATABASE_URL (sqlite://PATH or
@@ -72,7 +74,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, dialect: dialect}
+	s := &Store{db: db, dialect: dialect, apiKeys: newAPIKeyCache()}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -164,7 +166,7 @@ func (s *Store) Close() error {
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	run := func() error {
 		return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-			return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds})
+			return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds, apiKeys: s.apiKeys})
 		})
 	}
 	err := run()

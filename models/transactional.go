@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,6 +44,12 @@ type NewTransactional struct {
 	Secret      string
 	CallbackURL string
 	ExpiresAt   *time.Time
+	// ClaimFor, when set, queues the row already claimed by that instance:
+	// its priority lane takes the message from memory (Claimed) instead of
+	// claiming it in another round trip, and no broadcast worker can pick it
+	// up into a batch meanwhile. If that instance dies first, the rescuer
+	// returns the claim to pending like any other.
+	ClaimFor string
 }
 
 // TransactionalMessage is an API message as the API and the UI show it.
@@ -69,6 +76,9 @@ type TransactionalMessage struct {
 	FailedAt         NullTime
 	CreatedAt        NullTime
 	UpdatedAt        NullTime
+	// Claimed is the message as the priority lane takes it, when it was
+	// queued claimed (NewTransactional.ClaimFor); nil otherwise.
+	Claimed *ClaimedMessage `gorm:"-"`
 }
 
 // PublicStatus maps a ledger status to what the API reports: a message
@@ -124,14 +134,17 @@ func (s *Store) IdempotentMessage(ctx context.Context, apiKeyID int64, key strin
 	return &rows[0], nil
 }
 
-// CreateTransactional queues an API message in one transaction: the contact
-// is created when unknown (and its transactional consent recorded when the
-// caller states it), a suppressed contact is refused with
-// ErrContactSuppressed, and the ledger row is inserted with send_after now,
-// so quiet hours never hold it. With an idempotency key the unique index
-// (api_key_id, idempotency_key) decides between concurrent duplicates:
-// exactly one inserts, the others get its message and created=false. A key
-// older than IdempotencyWindow is released for reuse first.
+// CreateTransactional queues an API message: the contact is created when
+// unknown (and its transactional consent recorded when the caller states
+// it), a suppressed contact is refused with ErrContactSuppressed, and the
+// ledger row is inserted with send_after now, so quiet hours never hold it.
+// With an idempotency key the unique index (api_key_id, idempotency_key)
+// decides between concurrent duplicates: exactly one inserts, the others
+// get its message and created=false. A key older than IdempotencyWindow is
+// released for reuse first. On Postgres it is one statement (one round
+// trip, one commit): the API answers sooner and costs the database less
+// while a broadcast is sending; SQLite, and the rare race the statement
+// cannot settle, take a transaction of several.
 func (s *Store) CreateTransactional(ctx context.Context, in NewTransactional, now time.Time) (msg *TransactionalMessage, created bool, err error) {
 	now = now.UTC()
 	var sealed []byte
@@ -140,54 +153,183 @@ func (s *Store) CreateTransactional(ctx context.Context, in NewTransactional, no
 			return nil, false, fmt.Errorf("models: seal one-time password: %w", err)
 		}
 	}
-	var id int64
-	err = s.retryTx(ctx, func(tx *Store) error {
-		id, created = 0, false
-		if err := tx.lockLedgerWriters(ctx, false); err != nil {
-			return err
-		}
-		db := tx.db.WithContext(ctx)
-		var key *string
-		if in.IdempotencyKey != "" {
-			key = &in.IdempotencyKey
-			if err := db.Exec("UPDATE messages SET idempotency_key = NULL WHERE api_key_id = ? AND idempotency_key = ? AND created_at < ?",
-				in.APIKeyID, in.IdempotencyKey, now.Add(-IdempotencyWindow)).Error; err != nil {
-				return fmt.Errorf("models: release old idempotency key: %w", err)
+	var key *string
+	if in.IdempotencyKey != "" {
+		key = &in.IdempotencyKey
+	}
+	var expires any
+	if in.ExpiresAt != nil {
+		expires = in.ExpiresAt.UTC()
+	}
+	status, claimedAt := MessagePending, any(nil)
+	if in.ClaimFor != "" {
+		status, claimedAt = MessageClaimed, now
+	}
+	var id, contact int64
+	settled := false
+	if s.dialect == Postgres {
+		if key != nil {
+			// Releasing an expired key needs no atomicity with the insert:
+			// it is released whoever does it, and the unique index still
+			// decides between concurrent new uses.
+			if err := s.releaseIdempotencyKey(ctx, in, now); err != nil {
+				return nil, false, err
 			}
 		}
-		contactID, err := tx.transactionalContact(ctx, in, now)
+		id, contact, created, settled, err = s.queueTransactionalPG(ctx, in, status, claimedAt, key, expires, sealed, now)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
-		var expires any
-		if in.ExpiresAt != nil {
-			expires = in.ExpiresAt.UTC()
-		}
-		var ids []int64
-		err = db.Raw(`INSERT INTO messages (contact_id, sender_id, template_id, to_phone, category, priority, status,
-			send_after, expires_at, params, idempotency_key, api_key_id, callback_url, secret_enc, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`,
-			contactID, in.SenderID, in.TemplateID, in.Phone, in.Category, TransactionalPriority, now, expires,
-			in.Params, key, in.APIKeyID, in.CallbackURL, sealed, now, now).Scan(&ids).Error
+	}
+	if !settled {
+		err = s.retryTx(ctx, func(tx *Store) error {
+			id, contact, created = 0, 0, false
+			if err := tx.lockLedgerWriters(ctx, false); err != nil {
+				return err
+			}
+			db := tx.db.WithContext(ctx)
+			if key != nil {
+				if err := tx.releaseIdempotencyKey(ctx, in, now); err != nil {
+					return err
+				}
+			}
+			contactID, err := tx.transactionalContact(ctx, in, now)
+			if err != nil {
+				return err
+			}
+			var ids []int64
+			err = db.Raw(`INSERT INTO messages (contact_id, sender_id, template_id, to_phone, category, priority, status,
+				claimed_by, claimed_at, send_after, expires_at, params, idempotency_key, api_key_id, callback_url, secret_enc,
+				created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`,
+				contactID, in.SenderID, in.TemplateID, in.Phone, in.Category, TransactionalPriority, status, in.ClaimFor, claimedAt,
+				now, expires, in.Params, key, in.APIKeyID, in.CallbackURL, sealed, now, now).Scan(&ids).Error
+			if err != nil {
+				return fmt.Errorf("models: queue transactional message: %w", err)
+			}
+			if len(ids) > 0 {
+				id, contact, created = ids[0], contactID, true
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("models: queue transactional message: %w", err)
+			return nil, false, err
 		}
-		if len(ids) > 0 {
-			id, created = ids[0], true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
 	}
 	if !created {
 		// A concurrent request with the same key won; answer with its message.
 		msg, err = s.IdempotentMessage(ctx, in.APIKeyID, in.IdempotencyKey, now.Add(-IdempotencyWindow))
 		return msg, false, err
 	}
-	msg, err = s.TransactionalByID(ctx, id)
-	return msg, true, err
+	// The caller has every field of the new row: no need to read it back.
+	msg = &TransactionalMessage{ID: id, APIKeyID: &in.APIKeyID, ToPhone: in.Phone, Category: in.Category,
+		Status: MessagePending, Params: in.Params, IdempotencyKey: key, CallbackURL: in.CallbackURL,
+		CreatedAt: NullTime{Time: now, Valid: true}, UpdatedAt: NullTime{Time: now, Valid: true}}
+	if in.ExpiresAt != nil {
+		msg.ExpiresAt = NullTime{Time: in.ExpiresAt.UTC(), Valid: true}
+	}
+	if in.ClaimFor != "" {
+		msg.Status = MessageClaimed
+		msg.Claimed = &ClaimedMessage{ID: id, ContactID: &contact, SenderID: in.SenderID, TemplateID: &in.TemplateID,
+			ToPhone: in.Phone, Category: in.Category, Priority: TransactionalPriority, ExpiresAt: msg.ExpiresAt, Params: in.Params}
+	}
+	return msg, true, nil
+}
+
+// bytesArg binds a byte slice as one value: GORM spreads a bare slice
+// that follows "(" in a query into a list.
+type bytesArg []byte
+
+// Value implements driver.Valuer.
+func (b bytesArg) Value() (driver.Value, error) {
+	if b == nil {
+		return nil, nil
+	}
+	return []byte(b), nil
+}
+
+// releaseIdempotencyKey frees the API key's idempotency key from a message
+// older than IdempotencyWindow, so it names a new one.
+func (s *Store) releaseIdempotencyKey(ctx context.Context, in NewTransactional, now time.Time) error {
+	if err := s.db.WithContext(ctx).Exec("UPDATE messages SET idempotency_key = NULL WHERE api_key_id = ? AND idempotency_key = ? AND created_at < ?",
+		in.APIKeyID, in.IdempotencyKey, now.Add(-IdempotencyWindow)).Error; err != nil {
+		return fmt.Errorf("models: release old idempotency key: %w", err)
+	}
+	return nil
+}
+
+// queueTransactionalPG is CreateTransactional's contact upsert, consent
+// record and ledger insert as one Postgres statement. settled is false when
+// the statement could not decide: the contact was being created by a
+// concurrent call, so it is invisible to this statement's snapshot; the
+// caller then runs the transaction, whose later statements see it.
+func (s *Store) queueTransactionalPG(ctx context.Context, in NewTransactional, status string, claimedAt, key, expires any,
+	sealed []byte, now time.Time) (id, contact int64, created, settled bool, err error) {
+	consent, stated := true, in.TransactionalConsent != nil
+	if stated {
+		consent = *in.TransactionalConsent
+	}
+	source := fmt.Sprintf("api key %d (transactional message)", in.APIKeyID)
+	var rows []struct {
+		ContactID    int64
+		Reachability string
+		MessageID    *int64
+	}
+	// Data-modifying CTEs share one snapshot: c is the contact as it was
+	// (none, or the row found by phone) plus the one ins just created. The
+	// found row is locked FOR KEY SHARE, as the ledger's dropped foreign key
+	// did, so an erasure of the contact waits for this message and
+	// anonymises it (see BulkDelete).
+	err = s.db.WithContext(ctx).Raw(`WITH ins AS (
+			INSERT INTO contacts (phone, wa_id, country, timezone, transactional_opt_in, created_at, updated_at)
+			VALUES (@phone, @waid, @country, @tz, @consent, @now, @now) ON CONFLICT (phone) DO NOTHING
+			RETURNING id, transactional_opt_in),
+		ex AS (
+			SELECT id, reachability, transactional_opt_in FROM contacts WHERE phone = @phone FOR KEY SHARE),
+		c AS (
+			SELECT id, reachability, transactional_opt_in, FALSE AS created FROM ex
+			UNION ALL SELECT id, 'reachable', transactional_opt_in, TRUE FROM ins),
+		upd AS (
+			UPDATE contacts SET transactional_opt_in = @consent, updated_at = @now FROM c
+			WHERE contacts.id = c.id AND CAST(@stated AS BOOLEAN) AND NOT c.created AND c.reachability = 'reachable'
+				AND c.transactional_opt_in <> @consent
+			RETURNING contacts.id),
+		ev AS (
+			INSERT INTO consent_events (contact_id, kind, granted, source, created_at)
+			SELECT c.id, CAST(@kind AS TEXT), CAST(@consent AS BOOLEAN), CAST(@source AS TEXT), CAST(@now AS TIMESTAMPTZ) FROM c
+			WHERE CAST(@stated AS BOOLEAN) AND c.reachability = 'reachable' AND (c.created OR c.transactional_opt_in <> @consent)
+			RETURNING id),
+		m AS (
+			INSERT INTO messages (contact_id, sender_id, template_id, to_phone, category, priority, status,
+				claimed_by, claimed_at, send_after, expires_at, params, idempotency_key, api_key_id, callback_url, secret_enc,
+				created_at, updated_at)
+			SELECT c.id, CAST(@sender AS BIGINT), CAST(@template AS BIGINT), CAST(@phone AS TEXT), CAST(@category AS TEXT),
+				CAST(@priority AS INTEGER), CAST(@status AS TEXT), CAST(@claimedby AS TEXT), CAST(@claimedat AS TIMESTAMPTZ),
+				CAST(@now AS TIMESTAMPTZ), CAST(@expires AS TIMESTAMPTZ), CAST(@params AS JSONB),
+				CAST(@key AS TEXT), CAST(@apikey AS BIGINT), CAST(@callback AS TEXT), CAST(@secret AS BYTEA),
+				CAST(@now AS TIMESTAMPTZ), CAST(@now AS TIMESTAMPTZ)
+			FROM c WHERE c.reachability = 'reachable'
+			ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+			RETURNING id)
+		SELECT c.id AS contact_id, c.reachability, (SELECT id FROM m) AS message_id FROM c`,
+		map[string]any{"phone": in.Phone, "waid": strings.TrimPrefix(in.Phone, "+"), "country": in.Country, "tz": in.Timezone,
+			"consent": consent, "stated": stated, "now": now, "kind": ConsentTransactional, "source": source,
+			"sender": in.SenderID, "template": in.TemplateID, "category": in.Category, "priority": TransactionalPriority,
+			"expires": expires, "params": in.Params, "key": key, "apikey": in.APIKeyID, "callback": in.CallbackURL,
+			"secret": bytesArg(sealed), "status": status, "claimedby": in.ClaimFor, "claimedat": claimedAt}).Scan(&rows).Error
+	if err != nil {
+		return 0, 0, false, false, fmt.Errorf("models: queue transactional message: %w", err)
+	}
+	if len(rows) != 1 {
+		return 0, 0, false, false, nil
+	}
+	if r := rows[0]; r.Reachability != string(ReachabilityReachable) {
+		return 0, 0, false, true, fmt.Errorf("models: contact %s is %s: %w", in.Phone, r.Reachability, ErrContactSuppressed)
+	} else if r.MessageID != nil {
+		return *r.MessageID, r.ContactID, true, true, nil
+	}
+	return 0, 0, false, true, nil // an idempotent duplicate
 }
 
 // transactionalContact finds or creates the recipient, refuses a
@@ -288,6 +430,74 @@ func (s *Store) TransactionalTemplates(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("models: transactional templates: %w", err)
 	}
 	return names, nil
+}
+
+// SendLookup is what an API call needs from the database before it is
+// validated: the default sender, the template it names and, when the number
+// is already a contact, the contact's reachability.
+type SendLookup struct {
+	Sender       *Sender   // nil when no sender row exists (the configured client)
+	Template     *Template // nil when no active template has the name and language
+	Reachability string    // "" when the number is not a contact
+}
+
+// LookupSend finds in one round trip the default sender (as DefaultSender),
+// the template as SendableTemplate would for that sender's WABA, and the
+// reachability of the contact with phone.
+func (s *Store) LookupSend(ctx context.Context, name, language, phone string) (*SendLookup, error) {
+	var rows []struct {
+		SID           *int64  `gorm:"column:s_id"`
+		SWABAID       *string `gorm:"column:s_waba_id"`
+		SStatus       *string `gorm:"column:s_status"`
+		SStatusReason *string `gorm:"column:s_status_reason"`
+		TID           *int64  `gorm:"column:t_id"`
+		TWABAID       *string `gorm:"column:t_waba_id"`
+		TName         *string `gorm:"column:t_name"`
+		TLanguage     *string `gorm:"column:t_language"`
+		TCategory     *string `gorm:"column:t_category"`
+		TParamFormat  *string `gorm:"column:t_param_format"`
+		TStatus       *string `gorm:"column:t_status"`
+		TStatusReason *string `gorm:"column:t_status_reason"`
+		THeader       *string `gorm:"column:t_header"`
+		TBody         *string `gorm:"column:t_body"`
+		TFooter       *string `gorm:"column:t_footer"`
+		TButtons      *string `gorm:"column:t_buttons"`
+		TVariables    *string `gorm:"column:t_variables"`
+		CReachability *string `gorm:"column:c_reachability"`
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT sd.id AS s_id, sd.waba_id AS s_waba_id, sd.status AS s_status, sd.status_reason AS s_status_reason,
+		t.id AS t_id, t.waba_id AS t_waba_id, t.name AS t_name, t.language AS t_language, t.category AS t_category,
+		t.parameter_format AS t_param_format, t.status AS t_status, t.status_reason AS t_status_reason, t.header AS t_header,
+		t.body AS t_body, t.footer AS t_footer, t.buttons AS t_buttons, t.variables AS t_variables, c.reachability AS c_reachability
+		FROM (SELECT 1 AS one) x
+		LEFT JOIN senders sd ON sd.id = (SELECT id FROM senders ORDER BY is_default DESC, id LIMIT 1)
+		LEFT JOIN templates t ON t.id = (SELECT tt.id FROM templates tt WHERE tt.name = ? AND tt.language = ? AND tt.archived_at IS NULL
+			ORDER BY CASE WHEN tt.status = ? THEN 0 ELSE 1 END, CASE WHEN tt.waba_id = COALESCE((SELECT waba_id FROM senders ORDER BY is_default DESC, id LIMIT 1), '') THEN 0 ELSE 1 END, tt.id LIMIT 1)
+		LEFT JOIN contacts c ON c.phone = ?`, name, language, TemplateApproved, phone).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: look up send of %s/%s: %w", name, language, err)
+	}
+	out := &SendLookup{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	r := rows[0]
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	if r.SID != nil {
+		out.Sender = &Sender{ID: *r.SID, WABAID: str(r.SWABAID), Status: str(r.SStatus), StatusReason: str(r.SStatusReason)}
+	}
+	if r.TID != nil {
+		out.Template = &Template{ID: *r.TID, WABAID: str(r.TWABAID), Name: str(r.TName), Language: str(r.TLanguage),
+			Category: str(r.TCategory), ParameterFormat: str(r.TParamFormat), Status: str(r.TStatus), StatusReason: str(r.TStatusReason),
+			Header: r.THeader, Body: str(r.TBody), Footer: str(r.TFooter), Buttons: str(r.TButtons), Variables: str(r.TVariables)}
+	}
+	out.Reachability = str(r.CReachability)
+	return out, nil
 }
 
 // SendableTemplate finds the active template an API call names, preferring

@@ -276,18 +276,26 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, role Role, create
 }
 
 // APIKeyByToken finds the live key for a bearer token and records its use.
+// A live key is then trusted for a few seconds without a lookup (see
+// apiKeyTTL); RevokeAPIKey forgets it at once.
 func (s *Store) APIKeyByToken(ctx context.Context, token string) (*APIKey, error) {
+	hash := hashAPIKey(token)
+	now := time.Now().UTC()
+	if k, ok := s.apiKeys.get(hash, now); ok {
+		return k, nil
+	}
 	var k APIKey
-	err := s.db.WithContext(ctx).Where("key_hash = ? AND revoked_at IS NULL", hashAPIKey(token)).First(&k).Error
+	err := s.db.WithContext(ctx).Where("key_hash = ? AND revoked_at IS NULL", hash).First(&k).Error
 	if err != nil {
 		return nil, notFound(err, "api key")
 	}
-	now := time.Now().UTC()
 	// Recording every use would make each API call a write; once a minute is
 	// enough to tell which keys are alive.
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
 		s.db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now)
+		k.LastUsedAt = &now
 	}
+	s.apiKeys.put(hash, k, now)
 	return &k, nil
 }
 
@@ -304,6 +312,7 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 func (s *Store) RevokeAPIKey(ctx context.Context, id int64) error {
 	res := s.db.WithContext(ctx).Model(&APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
 		Update("revoked_at", time.Now().UTC())
+	s.apiKeys.drop(id)
 	if res.Error != nil {
 		return fmt.Errorf("models: revoke api key %d: %w", id, res.Error)
 	}
