@@ -370,24 +370,37 @@ func (b *bench) throttleScenario() error {
 // the broadcast's rate in the load window drops by no more than the
 // transactional share of the messages sent in that window.
 func (b *bench) transactionalScenario() error {
-	recipients := b.n(100_000, 20_000) // long enough to outlast the API load
 	tx := b.n(1_000, 100)
+	// As the issue asks: the broadcast at the machine's full speed.
+	if err := b.transactionalRun(b.n(100_000, 20_000), tx, 0); err != nil { // long enough to outlast the API load
+		return err
+	}
+	// And at a sender's full rate, as Meta throttles a real number (1,000
+	// msg/s is its highest default): long enough for the windows before,
+	// during and after the load.
+	const senderRate = 1_000
+	loadSecs := float64(tx) / 200
+	return b.transactionalRun(max(5_000, int(senderRate*(2+3*loadSecs))), tx, senderRate)
+}
+
+// transactionalRun runs the handlers' benchmark once and adds its rows.
+func (b *bench) transactionalRun(recipients, tx, senderRate int) error {
 	cmd := exec.CommandContext(b.ctx, "go", "test", "./handlers", "-run", "^$", "-bench", "^BenchmarkTransactionalUnderBroadcast$",
 		"-benchtime", "1x", "-count", "1")
 	cmd.Env = append(os.Environ(), "BENCH_RECIPIENTS="+strconv.Itoa(recipients), "BENCH_TX="+strconv.Itoa(tx),
-		"TEST_DATABASE_URL="+testdb.PostgresURL())
+		"BENCH_SENDER_RATE="+strconv.Itoa(senderRate), "TEST_DATABASE_URL="+testdb.PostgresURL())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("transactional benchmark: %w\n%s", err, out)
 	}
 	var p50, p99, maxMs, alone, loaded, window, drop, share float64
-	var n, nTx, rate int
+	var n, nTx, rate, sender int
 	found := false
 	for _, line := range strings.Split(string(out), "\n") {
 		if _, err := fmt.Sscanf(strings.TrimSpace(line),
 			"transactional under a %d broadcast: p50 %f ms, p99 %f ms, max %f ms; "+
-				"broadcast %f msg/s alone, %f msg/s in the %f s load window, drop %f %%, transactional share %f %%; %d API messages at %d/s",
-			&n, &p50, &p99, &maxMs, &alone, &loaded, &window, &drop, &share, &nTx, &rate); err == nil {
+				"broadcast %f msg/s alone, %f msg/s in the %f s load window, drop %f %%, transactional share %f %%; %d API messages at %d/s; sender rate %d",
+			&n, &p50, &p99, &maxMs, &alone, &loaded, &window, &drop, &share, &nTx, &rate, &sender); err == nil {
 			found = true
 			break
 		}
@@ -395,11 +408,15 @@ func (b *bench) transactionalScenario() error {
 	if !found {
 		return fmt.Errorf("transactional benchmark printed no summary:\n%s", out)
 	}
-	b.add(row{Scenario: fmt.Sprintf("transactional p50/p99 during a %dk broadcast (%d API messages)", n/1000, nTx),
+	speed := "at full speed (no throttle)"
+	if sender > 0 {
+		speed = fmt.Sprintf("at its sender's rate, %d msg/s", sender)
+	}
+	b.add(row{Scenario: fmt.Sprintf("transactional p50/p99 during a %dk broadcast %s (%d API messages)", n/1000, speed, nTx),
 		Measured: fmt.Sprintf("p50 %.0f ms, p99 %.0f ms, max %.0f ms", p50, p99, maxMs),
 		Baseline: "–", Ratio: "–", Target: "p99 < 250 ms", Pass: pass(p99 < 250), Value: p99,
-		Notes: fmt.Sprintf("API call to the simulator receiving the message, %d messages at %d/s while the broadcast sends at full speed", nTx, rate)})
-	b.add(row{Scenario: fmt.Sprintf("broadcast rate during the transactional load (%dk broadcast, %d API messages)", n/1000, nTx),
+		Notes: fmt.Sprintf("API call to the simulator receiving the message, %d messages at %d/s while the broadcast sends %s", nTx, rate, speed)})
+	b.add(row{Scenario: fmt.Sprintf("broadcast rate during the transactional load (%dk broadcast %s, %d API messages)", n/1000, speed, nTx),
 		Measured: fmt.Sprintf("%.0f msg/s, drop %.1f%%", loaded, drop),
 		Baseline: fmt.Sprintf("%.0f msg/s alone just before and after", alone),
 		Ratio:    fmt.Sprintf("%.2f", loaded/alone),
