@@ -187,4 +187,3 @@ func BenchmarkTransactionalUnderBroadcast(b *testing.B) {
 			n, pct(lat, 0.5), pct(lat, 0.99), pct(lat, 1), alone, loaded, window.Seconds(), drop, share, txN, txRate, senderRate)
 	}
 }
-
