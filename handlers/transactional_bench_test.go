@@ -169,6 +169,16 @@ func BenchmarkTransactionalUnderBroadcast(b *testing.B) {
 		drop := 100 * (1 - loaded/alone)
 		share := 100 * float64(txN) / float64(txN+inLoad)
 
+		if os.Getenv("BENCH_TIMELINE") != "" {
+			// Broadcast receipts per 250 ms, with the load window marked.
+			for at := start; at.Before(end); at = at.Add(250 * time.Millisecond) {
+				mark := ""
+				if !at.Before(t0) && at.Before(t1) {
+					mark = " load"
+				}
+				fmt.Fprintf(os.Stderr, "%6.2fs %5d%s\n", at.Sub(start).Seconds(), count(at, at.Add(250*time.Millisecond)), mark)
+			}
+		}
 		pct := func(d []time.Duration, p float64) float64 {
 			slices.Sort(d)
 			return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000

@@ -47,6 +47,14 @@ const (
 	SkipFrequencyCapped = "frequency_capped"
 )
 
+// Statements that pick ledger rows by id and check their status write the
+// check as "(status = 'x') IS TRUE": as a plain equality the planner may use
+// it as the condition of an index scan over messages_inflight, which holds
+// an entry for every row that passed through claimed or sending since the
+// table was last vacuumed (tens of thousands during a campaign), instead of
+// probing the few ids by primary key. Measured: 8 ms against 0.6 ms for an
+// outcome batch of 256 with 60k such entries.
+
 // ClaimedMessage is a ledger row a worker claimed for sending.
 type ClaimedMessage struct {
 	ID         int64
@@ -235,7 +243,7 @@ func (s *Store) SettleClaims(ctx context.Context, instance string, list []Settle
 		err := tx.db.WithContext(ctx).Raw(cte+`UPDATE messages SET status = v.status, status_reason = v.reason,
 			send_after = v.after, claimed_by = '', updated_at = ?,
 			failed_at = CASE WHEN v.status = 'failed' THEN ? ELSE messages.failed_at END
-			FROM v WHERE messages.id = v.id AND messages.status = 'claimed' AND messages.claimed_by = ?
+			FROM v WHERE messages.id = v.id AND (messages.status = 'claimed') IS TRUE AND messages.claimed_by = ?
 			RETURNING messages.campaign_id, messages.status, messages.status_reason`, args...).Scan(&changed).Error
 		if err != nil {
 			return fmt.Errorf("models: settle claims: %w", err)
@@ -275,7 +283,7 @@ func (s *Store) MarkSending(ctx context.Context, instance string, ids []int64, l
 	if len(links) == 0 {
 		// One statement commits on its own: one round trip per chunk.
 		err := s.db.WithContext(ctx).Raw(`UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?
-			WHERE id IN ? AND status = 'claimed' AND claimed_by = ? RETURNING id`, now, now, ids, instance).Scan(&moved).Error
+			WHERE id IN ? AND (status = 'claimed') IS TRUE AND claimed_by = ? RETURNING id`, now, now, ids, instance).Scan(&moved).Error
 		if err != nil {
 			return nil, fmt.Errorf("models: mark sending: %w", err)
 		}
@@ -284,7 +292,7 @@ func (s *Store) MarkSending(ctx context.Context, instance string, ids []int64, l
 	err := s.retryTx(ctx, func(tx *Store) error {
 		moved = moved[:0]
 		err := tx.db.WithContext(ctx).Raw(`UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?
-			WHERE id IN ? AND status = 'claimed' AND claimed_by = ? RETURNING id`, now, now, ids, instance).Scan(&moved).Error
+			WHERE id IN ? AND (status = 'claimed') IS TRUE AND claimed_by = ? RETURNING id`, now, now, ids, instance).Scan(&moved).Error
 		if err != nil {
 			return fmt.Errorf("models: mark sending: %w", err)
 		}
@@ -379,7 +387,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, list []SendOutcome) error {
 			error_code = v.code, status_reason = v.reason,
 			send_after = CASE WHEN v.status = 'pending' THEN v.after ELSE messages.send_after END,
 			attempts = messages.attempts - v.refund, claimed_by = '', updated_at = ?
-			FROM v WHERE messages.id = v.id AND messages.status = 'sending'
+			FROM v WHERE messages.id = v.id AND (messages.status = 'sending') IS TRUE
 			RETURNING messages.id, messages.campaign_id, messages.status`, args...).Scan(&changed).Error
 		if err != nil {
 			return fmt.Errorf("models: record send outcomes: %w", err)
@@ -473,7 +481,7 @@ func (s *Store) ReleaseClaims(ctx context.Context, instance string, ids []int64)
 		return nil
 	}
 	err := s.db.WithContext(ctx).Exec(`UPDATE messages SET status = 'pending', claimed_by = '', updated_at = ?
-		WHERE id IN ? AND status = 'claimed' AND claimed_by = ?`, time.Now().UTC(), ids, instance).Error
+		WHERE id IN ? AND (status = 'claimed') IS TRUE AND claimed_by = ?`, time.Now().UTC(), ids, instance).Error
 	if err != nil {
 		return fmt.Errorf("models: release claims: %w", err)
 	}
