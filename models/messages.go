@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -177,6 +178,30 @@ func (s *Store) ContactHistories(ctx context.Context, ids []int64, capSince, pai
 		since = pairSince
 	}
 	var rows []ContactHistory
+	if s.dialect == Postgres {
+		// One index probe per recipient, whatever the statistics say: with
+		// sent_at in the WHERE clause and statistics from before the
+		// campaign's rows were sent (all NULL), the planner walked the
+		// sent_at index over every recent send instead, slower with each
+		// batch (0.9 ms to 50 ms per 500 recipients over a 100k campaign).
+		ids, err := json.Marshal(ids)
+		if err != nil {
+			return nil, fmt.Errorf("models: recipients' recent sends: %w", err)
+		}
+		err = s.db.WithContext(ctx).Raw(`SELECT CAST(e.v AS BIGINT) AS contact_id, h.marketing, h.recent
+			FROM jsonb_array_elements_text(CAST(? AS JSONB)) AS e(v)
+			CROSS JOIN LATERAL (SELECT COUNT(*) FILTER (WHERE category = 'MARKETING' AND sent_at >= ?) AS marketing,
+				COUNT(*) FILTER (WHERE sent_at >= ?) AS recent
+				FROM messages m WHERE m.contact_id = CAST(e.v AS BIGINT)) h
+			WHERE h.marketing > 0 OR h.recent > 0`, string(ids), capSince.UTC(), pairSince.UTC()).Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: recipients' recent sends: %w", err)
+		}
+		for _, r := range rows {
+			out[r.ContactID] = r
+		}
+		return out, nil
+	}
 	err := s.db.WithContext(ctx).Raw(`SELECT contact_id,
 		SUM(CASE WHEN category = 'MARKETING' AND sent_at >= ? THEN 1 ELSE 0 END) AS marketing,
 		SUM(CASE WHEN sent_at >= ? THEN 1 ELSE 0 END) AS recent
