@@ -190,18 +190,7 @@ func (b *bench) launch(store *models.Store, n int) (int64, error) {
 // way the campaign report builds it (counters, conversions, attribution,
 // the SVG funnel), and the whole campaign page through the real handler.
 func (b *bench) funnel(ws *webServer, store *models.Store, campaignID int64, n int) error {
-	median := func(fn func() error) (time.Duration, error) {
-		var times []time.Duration
-		for range 7 {
-			t0 := time.Now()
-			if err := fn(); err != nil {
-				return 0, err
-			}
-			times = append(times, time.Since(t0))
-		}
-		slices.Sort(times)
-		return times[len(times)/2], nil
-	}
+	median := func(fn func() error) (time.Duration, error) { return medianTime(7, fn) }
 	render, err := median(func() error {
 		st, err := store.CampaignStats(b.ctx, campaignID)
 		if err != nil {

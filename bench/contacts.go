@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -50,16 +49,7 @@ func (b *bench) contactsScenario(ws *webServer, store *models.Store, n int) erro
 		if err := fn(); err != nil { // warm-up
 			return 0, err
 		}
-		var times []time.Duration
-		for range 5 {
-			t0 := time.Now()
-			if err := fn(); err != nil {
-				return 0, err
-			}
-			times = append(times, time.Since(t0))
-		}
-		slices.Sort(times)
-		return times[len(times)/2], nil
+		return medianTime(5, fn)
 	}
 	pages := contactPages(n)
 	b.step("contacts: timing %d list pages and searches over %d contacts", len(pages), n)

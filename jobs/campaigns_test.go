@@ -381,17 +381,7 @@ func TestTwoInstancesShareOneCampaign(t *testing.T) {
 	defer other.Close()
 	a := f.engine("instance-a", jobs.EngineConfig{ClaimBatch: 100, Concurrency: 8})
 	b := jobs.NewEngine(other, jobs.StaticSenders{Client: f.client}, "instance-b", jobs.EngineConfig{ClaimBatch: 100, Concurrency: 8})
-	var wg sync.WaitGroup
-	for _, e := range []*jobs.Engine{a, b, a, b} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := e.WaitIdle(ctx); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	waitIdleAll(t, ctx, a, b, a, b)
 	got := f.receivedByOpaque()
 	if len(got) != 1500 {
 		t.Fatalf("simulator received %d distinct messages, want 1500", len(got))
@@ -634,17 +624,7 @@ func TestPairRateAcrossWorkers(t *testing.T) {
 				}
 			}
 			e := f.engine("a", jobs.EngineConfig{ClaimBatch: 7})
-			var wg sync.WaitGroup
-			for range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := e.WaitIdle(ctx); err != nil {
-						t.Error(err)
-					}
-				}()
-			}
-			wg.Wait()
+			waitIdleAll(t, ctx, e, e, e, e)
 			f.drain(ctx, e, 2)
 			var rows []struct {
 				ContactID int64

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -222,4 +223,22 @@ func (f *fixture) drain(ctx context.Context, e *jobs.Engine, hours int) {
 		// Let the simulator's one-second throughput window pass too.
 		time.Sleep(1100 * time.Millisecond)
 	}
+}
+
+// waitIdleAll runs WaitIdle on each engine in its own goroutine (an engine
+// may be listed more than once: several workers of one instance) and
+// waits for all of them.
+func waitIdleAll(t testing.TB, ctx context.Context, engines ...*jobs.Engine) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, e := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.WaitIdle(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
 }

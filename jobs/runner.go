@@ -166,15 +166,24 @@ func (r *Runner) PriorityInbox() *PriorityInbox {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cancel == nil {
+	if !r.runningLocked() {
 		return nil
+	}
+	return r.priority
+}
+
+// runningLocked reports whether the runner has started and is not
+// stopping; r.mu is held.
+func (r *Runner) runningLocked() bool {
+	if r.cancel == nil {
+		return false
 	}
 	select {
 	case <-r.stopping:
-		return nil
+		return false
 	default:
+		return true
 	}
-	return r.priority
 }
 
 var errStopped = errors.New("jobs: runner stopped")
@@ -183,13 +192,8 @@ var errStopped = errors.New("jobs: runner stopped")
 func (r *Runner) runContext() context.Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cancel == nil {
+	if !r.runningLocked() {
 		return nil
-	}
-	select {
-	case <-r.stopping:
-		return nil
-	default:
 	}
 	return r.ctx
 }
