@@ -184,7 +184,7 @@ func (s *Store) ContactHistories(ctx context.Context, ids []int64, capSince, pai
 		// campaign's rows were sent (all NULL), the planner walked the
 		// sent_at index over every recent send instead, slower with each
 		// batch (0.9 ms to 50 ms per 500 recipients over a 100k campaign).
-		ids, err := json.Marshal(ids)
+		idList, err := json.Marshal(ids)
 		if err != nil {
 			return nil, fmt.Errorf("models: recipients' recent sends: %w", err)
 		}
@@ -193,7 +193,7 @@ func (s *Store) ContactHistories(ctx context.Context, ids []int64, capSince, pai
 			CROSS JOIN LATERAL (SELECT COUNT(*) FILTER (WHERE category = 'MARKETING' AND sent_at >= ?) AS marketing,
 				COUNT(*) FILTER (WHERE sent_at >= ?) AS recent
 				FROM messages m WHERE m.contact_id = CAST(e.v AS BIGINT)) h
-			WHERE h.marketing > 0 OR h.recent > 0`, string(ids), capSince.UTC(), pairSince.UTC()).Scan(&rows).Error
+			WHERE h.marketing > 0 OR h.recent > 0`, string(idList), capSince.UTC(), pairSince.UTC()).Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("models: recipients' recent sends: %w", err)
 		}
