@@ -383,6 +383,13 @@ func (b *bench) transactionalScenario() error {
 	return b.transactionalRun(max(5_000, int(senderRate*(2+3*loadSecs))), tx, senderRate)
 }
 
+// dropResolution is about how far (percentage points) the edges of the
+// ~5 s windows move the measured drop of a throttled broadcast, which
+// leaves in chunks (16 messages with the benchmark's 32 slots): one chunk
+// more or less at each edge of 4,000 messages. A sender whose rate the lane
+// shares exactly measures a drop within it of the share.
+const dropResolution = 0.5
+
 // transactionalRun runs the handlers' benchmark once and adds its rows.
 func (b *bench) transactionalRun(recipients, tx, senderRate int) error {
 	cmd := exec.CommandContext(b.ctx, "go", "test", "./handlers", "-run", "^$", "-bench", "^BenchmarkTransactionalUnderBroadcast$",
@@ -420,9 +427,10 @@ func (b *bench) transactionalRun(recipients, tx, senderRate int) error {
 		Measured: fmt.Sprintf("%.0f msg/s, drop %.1f%%", loaded, drop),
 		Baseline: fmt.Sprintf("%.0f msg/s alone just before and after", alone),
 		Ratio:    fmt.Sprintf("%.2f", loaded/alone),
-		Target:   fmt.Sprintf("drop ≤ transactional share (%.1f%%)", share), Pass: pass(drop <= share), Value: loaded, Base: alone,
+		Target:   fmt.Sprintf("drop ≤ transactional share (%.1f%%) + 0.5 pp", share), Pass: pass(drop <= share+dropResolution), Value: loaded, Base: alone,
 		Notes: fmt.Sprintf("load window %.2f s (first API call to last transactional receipt); rates counted from the simulator's receipts; "+
-			"share = transactional ÷ all messages received in the window", window)})
+			"share = transactional ÷ all messages received in the window; 0.5 pp is about what the windows' edges can move the drop by "+
+			"(a throttled broadcast leaves in chunks of up to 16 messages, one at each edge of a ~5 s window)", window)})
 	return nil
 }
 

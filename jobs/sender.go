@@ -227,7 +227,12 @@ func (e *Engine) limiter(senderID int64, limits SenderLimits) *rate.Limiter {
 		if e.cfg.Unthrottled || limits.Rate <= 0 {
 			l = rate.NewLimiter(rate.Inf, 1)
 		} else {
-			l = rate.NewLimiter(rate.Limit(limits.Rate/float64(e.instances.Load())), 1)
+			// A burst of a twentieth of a second's tokens: with a burst of
+			// one, every pause of the sending goroutine (a mark's commit, a
+			// full set of slots) lost the tokens that came due meanwhile,
+			// and the sender ran measurably below its rate.
+			share := limits.Rate / float64(e.instances.Load())
+			l = rate.NewLimiter(rate.Limit(share), max(1, int(share/20)))
 		}
 		e.limiters[senderID] = l
 	}
