@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/heraldhq/herald/testdb"
 )
 
@@ -133,11 +135,26 @@ func (b *bench) run() error {
 		if b.only != "" && !slices.Contains(strings.Split(s.name, "|"), b.only) {
 			continue
 		}
+		b.settle()
 		if err := s.fn(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	return nil
+}
+
+// settle writes out what earlier scenarios left dirty in Postgres's
+// buffers (a million contacts, five million events…), so a checkpoint
+// flushing them does not land in the middle of the next measurement.
+func (b *bench) settle() {
+	conn, err := pgx.Connect(b.ctx, b.dbURL)
+	if err != nil {
+		return // the scenario reports the connection error itself
+	}
+	defer conn.Close(b.ctx)
+	if _, err := conn.Exec(b.ctx, "CHECKPOINT"); err != nil {
+		b.step("note: CHECKPOINT between scenarios refused (%v); figures may include flushing earlier scenarios' writes", err)
+	}
 }
 
 func (b *bench) cleanup() {
