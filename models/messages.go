@@ -145,8 +145,15 @@ func (s *Store) SendContacts(ctx context.Context, ids []int64) (map[int64]SendCo
 		return out, nil
 	}
 	var rows []SendContact
-	err := s.db.WithContext(ctx).Table("contacts").Select("id, phone, first_name, last_name, email, country, timezone, language, lifecycle_stage, total_orders, total_spent, attributes").
-		Where("id IN ?", ids).Find(&rows).Error
+	q := s.db.WithContext(ctx).Table("contacts").Select("id, phone, first_name, last_name, email, country, timezone, language, lifecycle_stage, total_orders, total_spent, attributes")
+	if s.dialect == Postgres {
+		// One array parameter: a 500-entry IN list is 500 parameters to
+		// bind and a new statement to plan for every batch size.
+		q = q.Where("id = ANY(CAST(? AS BIGINT[]))", pgBigintArray(ids))
+	} else {
+		q = q.Where("id IN ?", ids)
+	}
+	err := q.Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: load recipients: %w", err)
 	}
@@ -1008,4 +1015,18 @@ func (s *Store) MessageHistory(ctx context.Context, messageID int64) ([]MessageC
 		return nil, fmt.Errorf("models: message %d history: %w", messageID, err)
 	}
 	return out, nil
+}
+
+// pgBigintArray writes ids as a Postgres array literal ("{1,2,3}"), for a
+// parameter cast to BIGINT[].
+func pgBigintArray(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8+2)
+	b = append(b, '{')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, '}'))
 }
