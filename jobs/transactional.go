@@ -232,6 +232,13 @@ func (e *Engine) sendPriority(ctx context.Context, claimed []models.ClaimedMessa
 			end = start + 1
 		}
 		if err := e.dispatch(ctx, wctx, wave); err != nil {
+			// The rest never left: end their holds and claims.
+			rest := make([]*job, 0, len(slots)-end)
+			for _, sl := range slots[end:] {
+				rest = append(rest, sl.j)
+			}
+			e.unhold(rest)
+			e.release(wctx, jobMessages(rest))
 			return err
 		}
 		start = end
