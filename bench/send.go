@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,6 +176,15 @@ func (b *bench) engineSend(s *sendSetup, client jobs.Sender, limits jobs.SenderL
 	e := jobs.NewEngine(s.store, jobs.StaticSenders{Client: client, Limits: limits}, "bench",
 		jobs.EngineConfig{Unthrottled: unthrottled, Concurrency: sendConcurrency, Log: b.quiet})
 	meter := cpumeter.Start(s.store, s.dbURL)
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" && s.sim != nil && unthrottled {
+		// A CPU profile of this process while the engine sends to the
+		// simulator (the send row the ratio is about).
+		if f, err := os.Create(path); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	var failed atomic.Value
