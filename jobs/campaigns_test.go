@@ -649,3 +649,46 @@ func TestPairRateAcrossWorkers(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeLaunchRefreshesLedgerStatistics: after a launch of more than
+// ledgerStatsAfter recipients the ledger is analysed at once, and Herald's
+// Postgres sessions run without JIT. Without both, the claims of a fresh
+// campaign are planned from stale statistics (a sort of every pending row,
+// or 100 ms of JIT compilation per claim), which `make bench` shows as a
+// send rate falling as the campaign goes on.
+func TestLargeLaunchRefreshesLedgerStatistics(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testdb.Postgres(t), quietSim())
+	ctx := context.Background()
+	var jit string
+	if err := f.store.DB(ctx).Raw("SHOW jit").Scan(&jit).Error; err != nil || jit != "off" {
+		t.Fatalf("jit = %q (err %v), want off", jit, err)
+	}
+	analyses := func() int64 {
+		var n int64
+		err := f.store.DB(ctx).Raw(`SELECT analyze_count FROM pg_stat_user_tables
+			WHERE relname = 'messages' AND schemaname = current_schema()`).Scan(&n).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := f.store.DB(ctx).Exec(`INSERT INTO contacts (phone, wa_id, country, timezone, reachability, marketing_opt_in, tags, created_at, updated_at)
+		SELECT '+5511' || lpad(g::text, 9, '0'), '5511' || lpad(g::text, 9, '0'), 'BR', 'America/Sao_Paulo', 'reachable', true, '[]', now(), now()
+		FROM generate_series(1, ?) g`, 10_500).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := analyses()
+	c := f.campaign(f.template("stats", "UTILITY"), []int64{f.segment("")}, nil)
+	res, err := f.store.LaunchCampaign(ctx, c.ID, f.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pending != 10_500 {
+		t.Fatalf("launched %d pending, want 10500", res.Pending)
+	}
+	if after := analyses(); after != before+1 {
+		t.Fatalf("messages analysed %d times by the launch, want once", after-before)
+	}
+}
