@@ -109,6 +109,12 @@ func BenchmarkTransactionalUnderBroadcast(b *testing.B) {
 		}
 		tick.Stop()
 		wg.Wait()
+		// Wait for the simulator's count, not the ledger's: the window after
+		// the load is being measured, and a COUNT over the ledger every
+		// 100 ms would take CPU from the broadcast in it.
+		for e.sim.ReceivedCount() < n+txN {
+			time.Sleep(100 * time.Millisecond)
+		}
 		for {
 			var open int64
 			e.store.DB(ctx).Raw("SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'claimed', 'sending')").Scan(&open)

@@ -13,6 +13,14 @@ func (s *Server) Received() []Received {
 	return append([]Received(nil), s.received...)
 }
 
+// ReceivedCount is how many messages were accepted: Received without the
+// copy, for callers that poll.
+func (s *Server) ReceivedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.received)
+}
+
 // Reset forgets received messages, taps, throughput history and pending
 // webhooks; templates and configuration stay.
 func (s *Server) Reset() {
