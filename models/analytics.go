@@ -318,7 +318,15 @@ type ListHealth struct {
 }
 
 // ListHealth counts contacts by what keeps them from marketing messages.
+// A large list's counts may be up to sharedCountTTL old (shared_counts.go).
 func (s *Store) ListHealth(ctx context.Context) (ListHealth, error) {
+	if s.health == nil {
+		return s.countListHealth(ctx)
+	}
+	return s.health.get(ctx, struct{}{}, s.countListHealth, func(h ListHealth) bool { return h.Total >= healthCountedFrom })
+}
+
+func (s *Store) countListHealth(ctx context.Context) (ListHealth, error) {
 	var h ListHealth
 	err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) AS total,
 		COALESCE(SUM(CASE WHEN reachability = 'reachable' AND marketing_opt_in THEN 1 ELSE 0 END), 0) AS reachable,

@@ -164,3 +164,46 @@ func TestEngagementHeatmapQuery(t *testing.T) {
 		})
 	}
 }
+
+// TestListHealthOfALargeListIsSharedBriefly: a list of healthCountedFrom
+// contacts or more is counted once and the count shared for a few seconds
+// (the dashboard would otherwise scan it on every visit); a small list is
+// counted on every call, so its figures are exact.
+func TestListHealthOfALargeListIsSharedBriefly(t *testing.T) {
+	t.Parallel()
+	db := testdb.Postgres(t)
+	ctx := context.Background()
+	addContacts := func(from, n int) {
+		t.Helper()
+		err := db.Store.DB(ctx).Exec(`INSERT INTO contacts (phone, wa_id, reachability, marketing_opt_in, tags, created_at, updated_at)
+			SELECT '+5511' || lpad(g::text, 9, '0'), '5511' || lpad(g::text, 9, '0'), 'reachable', true, '[]', now(), now()
+			FROM generate_series(?::int, ?::int) g`, from, from+n-1).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := func() int64 {
+		t.Helper()
+		h, err := db.Store.ListHealth(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Total
+	}
+	addContacts(1, 10)
+	if got := total(); got != 10 {
+		t.Fatalf("small list: %d contacts, want 10", got)
+	}
+	addContacts(11, 1)
+	if got := total(); got != 11 {
+		t.Fatalf("small list after one more: %d contacts, want 11 (never cached)", got)
+	}
+	addContacts(12, 60_000)
+	if got := total(); got != 60_011 {
+		t.Fatalf("large list: %d contacts, want 60011", got)
+	}
+	addContacts(100_000, 1)
+	if got := total(); got != 60_011 {
+		t.Fatalf("large list counted again at once: %d contacts, want the shared 60011", got)
+	}
+}

@@ -215,8 +215,23 @@ type ReasonCount struct {
 }
 
 // CampaignReasons lists failure, skip and unknown reasons with counts, most
-// frequent first, for the campaign page's "errors by reason".
+// frequent first, for the campaign page's "errors by reason". A large
+// campaign's may be up to sharedCountTTL old (shared_counts.go).
 func (s *Store) CampaignReasons(ctx context.Context, campaignID int64) ([]ReasonCount, error) {
+	count := func(ctx context.Context) ([]ReasonCount, error) { return s.countCampaignReasons(ctx, campaignID) }
+	if s.reasons == nil {
+		return count(ctx)
+	}
+	return s.reasons.get(ctx, campaignID, count, func(rs []ReasonCount) bool {
+		var n int64
+		for _, r := range rs {
+			n += r.Count
+		}
+		return n >= reasonsCountedFrom
+	})
+}
+
+func (s *Store) countCampaignReasons(ctx context.Context, campaignID int64) ([]ReasonCount, error) {
 	var out []ReasonCount
 	err := s.db.WithContext(ctx).Raw(`SELECT status, status_reason AS reason, COUNT(*) AS count FROM messages
 		WHERE campaign_id = ? AND status IN ('failed', 'skipped', 'unknown', 'expired') GROUP BY status, status_reason

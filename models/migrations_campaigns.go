@@ -80,4 +80,12 @@ ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_campaign_id_fkey,
 	DROP CONSTRAINT IF EXISTS messages_contact_id_fkey,
 	DROP CONSTRAINT IF EXISTS messages_sender_id_fkey,
 	DROP CONSTRAINT IF EXISTS messages_template_id_fkey`},
+	// The campaign page's "errors by reason" read every ledger row of the
+	// campaign through (campaign_id, run_id, contact_id): 100 ms and more at
+	// 1M recipients, on each view. Only rows that ended without being sent
+	// are in this index, a few percent of a healthy campaign, and those rows
+	// are written once more at most, so it costs the send path little.
+	{Version: 520, Name: "campaign_reasons_index", Up: `
+CREATE INDEX messages_campaign_reasons ON messages (campaign_id, status, status_reason)
+	WHERE status IN ('failed', 'skipped', 'unknown', 'expired')`},
 }

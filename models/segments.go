@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -163,7 +164,7 @@ func (s *Store) ListSegmentsCounted(ctx context.Context, maxAge time.Duration) (
 		if segs[i].CountedAt != nil && now.Sub(*segs[i].CountedAt) < maxAge {
 			continue
 		}
-		total, reachable, err := s.CountSavedSegment(ctx, segs[i].ID)
+		total, reachable, err := s.countSavedSegmentShared(ctx, segs[i].ID)
 		if err != nil {
 			// A segment whose rules broke (a referenced segment was
 			// deleted) still lists, without a count.
@@ -400,6 +401,25 @@ func (s *Store) CountSegment(ctx context.Context, rules json.RawMessage) (total,
 		return 0, 0, err
 	}
 	return s.countWhere(ctx, where, args)
+}
+
+// countSavedSegmentShared is CountSavedSegment with one count per segment
+// at a time in this process: when a count goes stale, everyone who opens
+// the segments list in the meantime waits for the same count instead of
+// each scanning the contacts again (at 1M contacts a count is 150-200 ms).
+func (s *Store) countSavedSegmentShared(ctx context.Context, id int64) (total, reachable int64, err error) {
+	if s.segmentCounts == nil {
+		return s.CountSavedSegment(ctx, id)
+	}
+	v, err, _ := s.segmentCounts.Do(strconv.FormatInt(id, 10), func() (any, error) {
+		t, r, err := s.CountSavedSegment(ctx, id)
+		return [2]int64{t, r}, err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	n := v.([2]int64)
+	return n[0], n[1], nil
 }
 
 // CountSavedSegment counts a saved segment and caches the figures on it.

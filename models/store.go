@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"golang.org/x/sync/singleflight"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -43,6 +44,12 @@ type Store struct {
 	creds   *credentialBox
 	// apiKeys caches authenticated API keys briefly (apikey_cache.go).
 	apiKeys *apiKeyCache
+	// health and reasons share expensive counts briefly (shared_counts.go).
+	health  *sharedCounts[struct{}, ListHealth]
+	reasons *sharedCounts[int64, []ReasonCount]
+	// segmentCounts lets concurrent viewers share one stale segment's
+	// recount (ListSegmentsCounted).
+	segmentCounts *singleflight.Group
 }
 
 // Open connects to the database named by a DATABASE_URL (sqlite://PATH or
@@ -74,7 +81,8 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, dialect: dialect, apiKeys: newAPIKeyCache()}
+	s := &Store{db: db, dialect: dialect, apiKeys: newAPIKeyCache(), health: newSharedCounts[struct{}, ListHealth](),
+		reasons: newSharedCounts[int64, []ReasonCount](), segmentCounts: &singleflight.Group{}}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -189,7 +197,7 @@ func (s *Store) Close() error {
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	run := func() error {
 		return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-			return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds, apiKeys: s.apiKeys})
+			return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds, apiKeys: s.apiKeys, health: s.health, reasons: s.reasons, segmentCounts: s.segmentCounts})
 		})
 	}
 	err := run()
