@@ -692,3 +692,63 @@ func TestLargeLaunchRefreshesLedgerStatistics(t *testing.T) {
 		t.Fatalf("messages analysed %d times by the launch, want once", after-before)
 	}
 }
+
+// TestCampaignReasonsAreExactOrSharedWhenLarge: the campaign page's errors
+// by reason count the ledger's unsent rows; a small campaign's are counted
+// on every call, a large one's (reasonsCountedFrom unsent rows) once per
+// sharedCountTTL, so 200 viewers of a 1M campaign do not each group its
+// skipped rows.
+func TestCampaignReasonsAreExactOrSharedWhenLarge(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		noConsent int
+		shared    bool
+	}{{"small", 3, false}, {"large", 20_000, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, testdb.Postgres(t), quietSim())
+			ctx := context.Background()
+			f.contacts(eligible(2, 1))
+			err := f.store.DB(ctx).Exec(`INSERT INTO contacts (phone, wa_id, country, timezone, reachability, marketing_opt_in, tags, created_at, updated_at)
+				SELECT '+5521' || lpad(g::text, 9, '0'), '5521' || lpad(g::text, 9, '0'), 'BR', 'America/Sao_Paulo', 'reachable', false, '[]', now(), now()
+				FROM generate_series(1, ?) g`, tc.noConsent).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := f.campaign(f.template("reasons_"+tc.name, "MARKETING"), []int64{f.segment("")}, nil)
+			if _, err := f.store.LaunchCampaign(ctx, c.ID, f.now()); err != nil {
+				t.Fatal(err)
+			}
+			skipped := func() (n int64) {
+				t.Helper()
+				reasons, err := f.store.CampaignReasons(ctx, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range reasons {
+					if r.Status == models.MessageSkipped {
+						n += r.Count
+					}
+				}
+				return n
+			}
+			if got := skipped(); got != int64(tc.noConsent) {
+				t.Fatalf("skipped %d, want %d (no consent)", got, tc.noConsent)
+			}
+			// One more recipient ends skipped; a shared count does not see it yet.
+			err = f.store.DB(ctx).Exec(`UPDATE messages SET status = 'skipped', status_reason = 'test'
+				WHERE id = (SELECT MIN(id) FROM messages WHERE campaign_id = ? AND status = 'pending')`, c.ID).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := int64(tc.noConsent) + 1
+			if tc.shared {
+				want--
+			}
+			if got := skipped(); got != want {
+				t.Fatalf("after one more skip: %d, want %d", got, want)
+			}
+		})
+	}
+}
