@@ -412,7 +412,9 @@ func (s *Store) countSavedSegmentShared(ctx context.Context, id int64) (total, r
 		return s.CountSavedSegment(ctx, id)
 	}
 	v, err, _ := s.segmentCounts.Do(strconv.FormatInt(id, 10), func() (any, error) {
-		t, r, err := s.CountSavedSegment(ctx, id)
+		// Others wait for this count: the first viewer leaving must not
+		// cancel it for them.
+		t, r, err := s.CountSavedSegment(context.WithoutCancel(ctx), id)
 		return [2]int64{t, r}, err
 	})
 	if err != nil {
