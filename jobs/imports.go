@@ -5,10 +5,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,14 +122,24 @@ func (imp *Importer) run(ctx context.Context, im *models.Import) (status, reason
 			size = 5000
 		}
 	}
+	parts := 1
+	if imp.store.Dialect() == models.Postgres {
+		parts = importWriters
+	}
+	if len(im.PartLines) > 1 {
+		parts = len(im.PartLines) // a resumed import keeps its partitions
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Parsing (phone numbers above all) runs beside the database writes.
 	batches := make(chan batch, 2)
 	go func() {
 		defer close(batches)
-		produce(ctx, r, header, mapping, im, size, batches)
+		produce(ctx, r, header, mapping, im, size*parts, batches)
 	}()
+	if parts > 1 {
+		return imp.writePartitioned(ctx, cancel, im, parts, batches)
+	}
 	for b := range batches {
 		if len(b.Rows) > 0 || len(b.Rejected) > 0 || b.Seen > 0 || b.LastLine > im.LineDone {
 			if _, err := imp.store.ImportBatch(ctx, im, imp.worker, b.ImportBatch); err != nil {
@@ -143,6 +155,122 @@ func (imp *Importer) run(ctx context.Context, im *models.Import) (status, reason
 		return "", "", err
 	}
 	return models.ImportDone, "", nil
+}
+
+// importWriters is how many connections write a Postgres import at once.
+// One writer keeps one backend busy on the contacts table's 16 indexes
+// while the other core idles; two use both.
+const importWriters = 2
+
+// writePartitioned writes the file with parts writers. Each owns the rows
+// whose phone hashes to its partition, and the rejected rows whose line
+// number does, so every write to one phone comes from one writer in file
+// order (a later row still wins) and the writers never touch the same
+// contact. Each batch of the file is split among them; a partition records
+// its own last line (Import.PartLines), so a resumed import skips exactly
+// what each partition wrote. One difference from a single writer: when
+// two phones of the file claim one external ID and fall in different
+// partitions, the row committed first keeps it (a single writer keeps the
+// earlier line's); if both commit at once, one batch fails on the unique
+// index and the import resumes, and then rejects that row.
+func (imp *Importer) writePartitioned(ctx context.Context, cancel context.CancelFunc, im *models.Import, parts int,
+	batches <-chan batch) (status, reason string, err error) {
+	done := im.PartLines
+	if len(done) != parts {
+		done = slices.Repeat([]int{im.LineDone}, parts)
+	}
+	queues := make([]chan models.ImportBatch, parts)
+	errs := make(chan error, parts)
+	var wg sync.WaitGroup
+	for p := range queues {
+		queues[p] = make(chan models.ImportBatch, 2)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sub := range queues[p] {
+				if _, err := imp.store.ImportBatch(ctx, im, imp.worker, sub); err != nil {
+					errs <- err
+					cancel()
+					for range queues[p] { // let the splitter finish
+					}
+					return
+				}
+			}
+		}()
+	}
+	var fatal error
+feed:
+	for b := range batches {
+		for p, sub := range splitBatch(b.ImportBatch, parts, done) {
+			if len(sub.Rows) == 0 && len(sub.Rejected) == 0 && sub.LastLine <= done[p] {
+				continue
+			}
+			select {
+			case queues[p] <- sub:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		if b.fatal != nil {
+			fatal = b.fatal
+			break
+		}
+	}
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	for range batches { // let the producer finish
+	}
+	select {
+	case err := <-errs:
+		return "", "", err
+	default:
+	}
+	if fatal != nil {
+		return models.ImportFailed, "The file could not be read to the end: " + fatal.Error() +
+			". The rows before it were imported.", nil
+	}
+	if err := ctx.Err(); err != nil {
+		return "", "", err
+	}
+	return models.ImportDone, "", nil
+}
+
+// splitBatch deals a batch's rows to parts partitions, leaving out the rows
+// a partition had already written before a resume (line <= done[p]). Each
+// partition's share ends at the batch's last line, whether or not it got
+// rows, so its recorded position moves with the file.
+func splitBatch(b models.ImportBatch, parts int, done []int) []models.ImportBatch {
+	subs := make([]models.ImportBatch, parts)
+	for p := range subs {
+		subs[p] = models.ImportBatch{LastLine: b.LastLine, BytesRead: b.BytesRead, Part: p, Parts: parts}
+	}
+	for _, r := range b.Rows {
+		p := phonePartition(r.Phone, parts)
+		if r.Line <= done[p] {
+			continue
+		}
+		subs[p].Rows = append(subs[p].Rows, r)
+		subs[p].Seen++
+	}
+	for _, e := range b.Rejected {
+		p := e.Line % parts
+		if e.Line <= done[p] {
+			continue
+		}
+		subs[p].Rejected = append(subs[p].Rejected, e)
+		subs[p].Seen++
+	}
+	return subs
+}
+
+// phonePartition is the partition of a normalised phone; it must not change
+// between releases while imports may resume across them (FNV-1a).
+func phonePartition(phone string, parts int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(phone))
+	return int(h.Sum32() % uint32(parts))
 }
 
 // produce reads rows after im.LineDone, normalises them and sends batches.

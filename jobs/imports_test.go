@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -367,5 +368,71 @@ func TestImportFailsOnUnreadableFile(t *testing.T) {
 		if got.Status != models.ImportFailed || !strings.Contains(got.StatusReason, tt.reason) {
 			t.Errorf("%s: %s %q, want failed mentioning %q", tt.name, got.Status, got.StatusReason, tt.reason)
 		}
+	}
+}
+
+// TestPartitionedImportResumesEachPartition: on Postgres two writers share
+// an import by phone partition, and each records its own last line. A
+// worker that dies after its partitions got to different lines leaves rows
+// after the slower one's line that the faster one already wrote; the
+// resumed import writes each row exactly once.
+func TestPartitionedImportResumesEachPartition(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testdb.Postgres(t).Store
+	const n = 40
+	phone := func(i int) string { return fmt.Sprintf("+55119876%05d", i) }
+	var b strings.Builder
+	b.WriteString("phone,first_name\n")
+	for i := range n {
+		fmt.Fprintf(&b, "%s,P%d\n", phone(i), i)
+	}
+	im := startImport(t, s, "parts.csv", []byte(b.String()), models.ImportOptions{})
+	claimed, err := s.ClaimImport(ctx, "dead-worker", 0)
+	if err != nil || claimed == nil {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	// The dead worker's partition 0 wrote the file to line 31, partition 1
+	// only to line 11 (the header is line 1, row i is line i+2).
+	upTo := []int{31, 11}
+	for p, last := range upTo {
+		sub := models.ImportBatch{LastLine: last, Part: p, Parts: 2}
+		for i := range n {
+			if line := i + 2; line <= last && jobs.PhonePartition(phone(i), 2) == p {
+				sub.Rows = append(sub.Rows, models.ImportRow{Line: line, Phone: phone(i), WaID: phone(i)[1:]})
+				sub.Seen++
+			}
+		}
+		if len(sub.Rows) == 0 {
+			t.Fatalf("partition %d got no rows: pick other phones", p)
+		}
+		if _, err := s.ImportBatch(ctx, claimed, "dead-worker", sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mid, err := s.Import(ctx, im.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.LineDone != 11 || len(mid.PartLines) != 2 || mid.PartLines[0] != 31 || mid.PartLines[1] != 11 {
+		t.Fatalf("after the dead worker: line_done %d, partitions %v; want 11, [31 11]", mid.LineDone, mid.PartLines)
+	}
+	imp := jobs.NewImporter(s, slog.New(slog.NewTextHandler(io.Discard, nil)), "second-worker")
+	imp.StaleAfter = 0
+	imp.BatchSize = 4
+	if _, err := imp.Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Import(ctx, im.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != models.ImportDone || got.RowsTotal != n || got.RowsImported != n || got.RowsUnchanged != 0 {
+		t.Errorf("after resume: %s, total %d, imported %d, unchanged %d; want done, %d, %d, 0",
+			got.Status, got.RowsTotal, got.RowsImported, got.RowsUnchanged, n, n)
+	}
+	var contacts int64
+	if err := s.DB(ctx).Raw("SELECT COUNT(*) FROM contacts").Scan(&contacts).Error; err != nil || contacts != n {
+		t.Errorf("contacts %d (err %v), want %d", contacts, err, n)
 	}
 }

@@ -73,14 +73,17 @@ type Import struct {
 	RowsRejected   int64             `json:"rows_rejected"`
 	BytesRead      int64             `json:"bytes_read"`
 	LineDone       int               `json:"-"`
-	ClaimedBy      string            `json:"-"`
-	ClaimedAt      *time.Time        `json:"-"`
-	StartedAt      *time.Time        `json:"started_at"`
-	FinishedAt     *time.Time        `json:"finished_at"`
-	CreatedByID    *int64            `json:"-"`
-	APIKeyID       *int64            `json:"-"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
+	// PartLines is each writer partition's last committed line when the
+	// import is written by several (ImportBatch.Parts); empty before.
+	PartLines   []int      `json:"-" gorm:"serializer:json"`
+	ClaimedBy   string     `json:"-"`
+	ClaimedAt   *time.Time `json:"-"`
+	StartedAt   *time.Time `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+	CreatedByID *int64     `json:"-"`
+	APIKeyID    *int64     `json:"-"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // RowsMerged is how many rows repeated a phone seen earlier in the same
@@ -383,6 +386,10 @@ type ImportBatch struct {
 	Seen      int
 	LastLine  int
 	BytesRead int64
+	// Parts > 1 says the file is written by that many writers, each owning
+	// the rows of one partition; this batch holds partition Part's rows up
+	// to LastLine, and its progress is recorded as that partition's.
+	Part, Parts int
 }
 
 // ImportCounts are a batch's outcome.
@@ -719,12 +726,22 @@ func (s *Store) importBatchTx(ctx context.Context, db batchDB, im *Import, worke
 			return counts, fmt.Errorf("record rejected rows: %w", err)
 		}
 	}
+	lineDone, partLines := b.LastLine, "[]"
+	if b.Parts > 1 {
+		var err error
+		if lineDone, partLines, err = partProgress(ctx, db, im, b); err != nil {
+			return counts, err
+		}
+	}
+	// With several writers their batches commit in any order: the bytes
+	// read only grow, the line done is the slowest partition's.
 	n, err := db.exec(ctx, `UPDATE imports SET rows_total = rows_total + ?, rows_imported = rows_imported + ?,
 		rows_updated = rows_updated + ?, rows_unchanged = rows_unchanged + ?, rows_skipped = rows_skipped + ?,
-		rows_rejected = rows_rejected + ?, bytes_read = ?, line_done = ?, claimed_at = ?, updated_at = ?
+		rows_rejected = rows_rejected + ?, bytes_read = CASE WHEN bytes_read > ? THEN bytes_read ELSE ? END,
+		line_done = ?, part_lines = ?, claimed_at = ?, updated_at = ?
 		WHERE id = ? AND claimed_by = ? AND status = 'running'`,
 		int64(b.Seen), counts.Imported, counts.Updated, counts.Unchanged, counts.Skipped, counts.Rejected,
-		b.BytesRead, int32(b.LastLine), now, now, im.ID, worker)
+		b.BytesRead, b.BytesRead, int32(lineDone), partLines, now, now, im.ID, worker)
 	if err != nil {
 		return counts, fmt.Errorf("save progress: %w", err)
 	}
@@ -732,6 +749,39 @@ func (s *Store) importBatchTx(ctx context.Context, db batchDB, im *Import, worke
 		return counts, ErrClaimLost
 	}
 	return counts, nil
+}
+
+// partProgress records that partition b.Part is written up to b.LastLine:
+// it locks the import's row (the other writers wait here, at the end of
+// their batch, not for its whole length) and returns the line done by every
+// partition and the partitions' lines as stored.
+func partProgress(ctx context.Context, db batchDB, im *Import, b ImportBatch) (int, string, error) {
+	var stored string
+	err := db.query(ctx, "SELECT COALESCE(part_lines, '') FROM imports WHERE id = ? FOR UPDATE", []any{im.ID},
+		func(scan func(...any) error) error { return scan(&stored) })
+	if err != nil {
+		return 0, "", fmt.Errorf("read partition progress: %w", err)
+	}
+	var lines []int
+	if stored != "" {
+		if err := json.Unmarshal([]byte(stored), &lines); err != nil {
+			return 0, "", fmt.Errorf("read partition progress %q: %w", stored, err)
+		}
+	}
+	if len(lines) != b.Parts {
+		// The first batch of a partitioned run: every partition has done
+		// what the single-writer position says.
+		lines = slices.Repeat([]int{im.LineDone}, b.Parts)
+	}
+	if b.Part < 0 || b.Part >= b.Parts {
+		return 0, "", fmt.Errorf("partition %d of %d", b.Part, b.Parts)
+	}
+	lines[b.Part] = max(lines[b.Part], b.LastLine)
+	out, err := json.Marshal(lines)
+	if err != nil {
+		return 0, "", err
+	}
+	return slices.Min(lines), string(out), nil
 }
 
 // loadStaging puts rows into the staging table: COPY on Postgres, INSERTs

@@ -53,6 +53,12 @@ CREATE INDEX import_errors_import ON import_errors (import_id, line)`,
 		// block adapts instead of failing, and search falls back to a scan.
 		PostgresOnly: trigramIndexBlock,
 	},
+	// A Postgres import writes with two connections, each owning the phones
+	// of one hash partition (jobs/imports.go); each partition's last
+	// committed line is kept here as a JSON array, line_done being the
+	// smallest, so a resumed import skips exactly the rows already written.
+	{Version: 210, Name: "import partitions", Up: `
+ALTER TABLE imports ADD COLUMN part_lines TEXT`},
 }
 
 // contactSearchExpr is the text the search box matches; queries must use the
