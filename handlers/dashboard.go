@@ -25,12 +25,16 @@ func (h *Handlers) dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	health, err := h.store.ListHealth(ctx)
+	if err != nil {
+		return err
+	}
 	setup, err := h.checklist(ctx)
 	if err != nil {
 		return err
 	}
-	vm := dashboard.View{Contacts: counts.Contacts, Segments: counts.Segments, Templates: counts.Templates,
-		Campaigns: counts.Campaigns, Setup: setup, CanEdit: currentUser(c).Role.Allows(models.RoleMarketer)}
+	vm := dashboard.View{Contacts: health.Total, Segments: counts.Segments, Templates: counts.Templates,
+		Campaigns: counts.Campaigns, Health: health, Setup: setup, CanEdit: currentUser(c).Role.Allows(models.RoleMarketer)}
 	now := time.Now().UTC()
 	for _, d := range []int{7, 30} {
 		t, err := h.store.TotalsSince(ctx, now.AddDate(0, 0, -d))
@@ -48,9 +52,6 @@ func (h *Handlers) dashboard(c echo.Context) error {
 		vm.Recent = append(vm.Recent, dashboard.CampaignRow{ID: cw.ID, Name: cw.Name, Status: cw.Status, Sent: st.Sent,
 			DeliveryRate: components.Percent(st.Delivered, st.Sent), ReadRate: components.Percent(st.Read, st.Delivered),
 			ConversionRate: components.Percent(st.Converted, st.Read), Revenue: components.Money(st.Revenue)})
-	}
-	if vm.Health, err = h.store.ListHealth(ctx); err != nil {
-		return err
 	}
 	senders, err := h.store.Senders(ctx)
 	if err != nil {
