@@ -673,12 +673,7 @@ func TestLargeLaunchRefreshesLedgerStatistics(t *testing.T) {
 		}
 		return n
 	}
-	err := f.store.DB(ctx).Exec(`INSERT INTO contacts (phone, wa_id, country, timezone, reachability, marketing_opt_in, tags, created_at, updated_at)
-		SELECT '+5511' || lpad(g::text, 9, '0'), '5511' || lpad(g::text, 9, '0'), 'BR', 'America/Sao_Paulo', 'reachable', true, '[]', now(), now()
-		FROM generate_series(1, ?) g`, 10_500).Error
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.manyContacts("5511", 10_500, true)
 	before := analyses()
 	c := f.campaign(f.template("stats", "UTILITY"), []int64{f.segment("")}, nil)
 	res, err := f.store.LaunchCampaign(ctx, c.ID, f.now())
@@ -710,12 +705,7 @@ func TestCampaignReasonsAreExactOrSharedWhenLarge(t *testing.T) {
 			f := newFixture(t, testdb.Postgres(t), quietSim())
 			ctx := context.Background()
 			f.contacts(eligible(2, 1))
-			err := f.store.DB(ctx).Exec(`INSERT INTO contacts (phone, wa_id, country, timezone, reachability, marketing_opt_in, tags, created_at, updated_at)
-				SELECT '+5521' || lpad(g::text, 9, '0'), '5521' || lpad(g::text, 9, '0'), 'BR', 'America/Sao_Paulo', 'reachable', false, '[]', now(), now()
-				FROM generate_series(1, ?) g`, tc.noConsent).Error
-			if err != nil {
-				t.Fatal(err)
-			}
+			f.manyContacts("5521", tc.noConsent, false)
 			c := f.campaign(f.template("reasons_"+tc.name, "MARKETING"), []int64{f.segment("")}, nil)
 			if _, err := f.store.LaunchCampaign(ctx, c.ID, f.now()); err != nil {
 				t.Fatal(err)
@@ -737,7 +727,7 @@ func TestCampaignReasonsAreExactOrSharedWhenLarge(t *testing.T) {
 				t.Fatalf("skipped %d, want %d (no consent)", got, tc.noConsent)
 			}
 			// One more recipient ends skipped; a shared count does not see it yet.
-			err = f.store.DB(ctx).Exec(`UPDATE messages SET status = 'skipped', status_reason = 'test'
+			err := f.store.DB(ctx).Exec(`UPDATE messages SET status = 'skipped', status_reason = 'test'
 				WHERE id = (SELECT MIN(id) FROM messages WHERE campaign_id = ? AND status = 'pending')`, c.ID).Error
 			if err != nil {
 				t.Fatal(err)

@@ -115,6 +115,20 @@ func (f *fixture) contacts(list []contact) []int64 {
 	return ids
 }
 
+// manyContacts inserts n reachable Brazilian contacts in one Postgres
+// statement, phones +<prefix> and nine digits from 1, with marketing
+// consent optIn: for tests that need a large audience.
+func (f *fixture) manyContacts(prefix string, n int, optIn bool) {
+	f.t.Helper()
+	err := f.store.DB(context.Background()).Exec(`INSERT INTO contacts (phone, wa_id, country, timezone, reachability,
+		marketing_opt_in, tags, created_at, updated_at)
+		SELECT '+' || ? || lpad(g::text, 9, '0'), ? || lpad(g::text, 9, '0'), 'BR', 'America/Sao_Paulo', 'reachable', ?, '[]', now(), now()
+		FROM generate_series(1, ?) g`, prefix, prefix, optIn, n).Error
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 // eligible makes n reachable, opted-in Brazilian contacts.
 func eligible(n, from int) []contact {
 	out := make([]contact, n)
