@@ -272,10 +272,19 @@ func run[T any](p *page, a chromedp.Action[T]) T {
 // Common steps, named for what a person does.
 func (p *page) open(url string)        { p.t.Helper(); p.do(chromedp.Navigate(url)) }
 func (p *page) waitVisible(css string) { p.t.Helper(); p.do(chromedp.WaitVisible(chromedp.CSS(css))) }
-func (p *page) click(css string)       { p.t.Helper(); p.do(chromedp.Click(chromedp.CSS(css))) }
-func (p *page) fill(css, text string)  { p.t.Helper(); p.do(chromedp.SendKeys(chromedp.CSS(css), text)) }
+func (p *page) click(css string) {
+	p.t.Helper()
+	p.waitSettled()
+	p.do(chromedp.Click(chromedp.CSS(css)))
+}
+func (p *page) fill(css, text string) {
+	p.t.Helper()
+	p.waitSettled()
+	p.do(chromedp.SendKeys(chromedp.CSS(css), text))
+}
 func (p *page) setValue(css, value string) {
 	p.t.Helper()
+	p.waitSettled()
 	p.do(chromedp.SetValue(chromedp.CSS(css), value))
 }
 func (p *page) text(css string) string { p.t.Helper(); return run(p, chromedp.Text(chromedp.CSS(css))) }
@@ -306,7 +315,18 @@ func (p *page) waitText(css, want string) {
 }
 
 // waitJS polls a JavaScript expression until it is true.
-func (p *page) waitJS(expr string) {
+func (p *page) waitJS(expr string) { p.t.Helper(); p.poll(expr, 150*time.Millisecond) }
+
+// htmxSettled is true once htmx has bound its handlers to all it swapped
+// in: the settle task that processes new nodes is the one that removes
+// htmx-added. Chrome runs queued input ahead of timers, so on a busy machine
+// a click sent right after a swap can land on a button that has no handler
+// yet and is lost; click, fill and setValue wait for this first.
+const htmxSettled = `!document.querySelector(".htmx-added, .htmx-settling, .htmx-swapping")`
+
+func (p *page) waitSettled() { p.t.Helper(); p.poll(htmxSettled, 20*time.Millisecond) }
+
+func (p *page) poll(expr string, every time.Duration) {
 	p.t.Helper()
 	deadline := time.Now().Add(actionTimeout)
 	for time.Now().Before(deadline) {
@@ -316,7 +336,7 @@ func (p *page) waitJS(expr string) {
 		if err == nil && ok {
 			return
 		}
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(every)
 	}
 	p.fail(fmt.Errorf("timed out waiting for %s", expr))
 }
