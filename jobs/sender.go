@@ -76,7 +76,7 @@ func TierLimit(tier string) int {
 // EngineConfig tunes the send engine; zero fields take the defaults.
 type EngineConfig struct {
 	ClaimBatch   int           // messages claimed per round; default 500
-	Concurrency  int           // requests in flight per worker goroutine; default 128
+	Concurrency  int           // requests in flight per worker goroutine; default DefaultConcurrency
 	ClaimStale   time.Duration // rescuer returns claims older than this; default 2 min
 	SendingStale time.Duration // rescuer turns sends older than this unknown; default 5 min
 	MaxAttempts  int           // retries of retryable errors before failing; default 8
@@ -86,12 +86,36 @@ type EngineConfig struct {
 	Log         *slog.Logger
 }
 
+// DefaultConcurrency is the requests a send worker keeps in flight, and
+// ServeSendWorkers the send workers `herald serve` runs.
+const (
+	DefaultConcurrency = 128
+	ServeSendWorkers   = 2
+)
+
+// An answer may wait for the outcome writer in a queue of
+// resultQueuePerSlot × Concurrency, and the writer records outcomes in
+// batches of outcomeBatchPerSlot × Concurrency.
+const (
+	resultQueuePerSlot  = 2
+	outcomeBatchPerSlot = 2
+)
+
+// MaxUnrecorded bounds the ledger rows one send worker holds as "sending"
+// without their outcome written: requests in flight, answers queued for the
+// outcome writer and the batch it is writing. A crash leaves at most this
+// many rows per worker unknown; the status webhooks of those that did leave
+// (matched by biz_opaque_callback_data) still settle them.
+func MaxUnrecorded(concurrency int) int {
+	return concurrency * (1 + resultQueuePerSlot + outcomeBatchPerSlot)
+}
+
 func (c EngineConfig) withDefaults() EngineConfig {
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = 500
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 128
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.ClaimStale <= 0 {
 		c.ClaimStale = 2 * time.Minute
@@ -671,14 +695,15 @@ func (e *Engine) dispatch(ctx, wctx context.Context, jobs []*job) error {
 		return nil
 	}
 	conc := e.cfg.Concurrency
-	results := make(chan result, conc*2)
+	results := make(chan result, conc*resultQueuePerSlot)
 	writerDone := make(chan error, 1)
 	halts := &halts{campaigns: map[int64]string{}, senders: map[int64]string{}}
 	go func() { writerDone <- e.writeResults(wctx, results, halts) }()
 
 	// Slots are taken for a whole chunk before it is marked sending, so a
 	// row is "sending" only once its request can leave at once: after a
-	// crash, unknown rows are those truly in flight. Chunks are half the
+	// crash, unknown rows are those in flight or answered and not yet
+	// recorded (MaxUnrecorded), never ones still waiting. Chunks are half the
 	// slots, and up to markAhead chunks are being marked at once: a mark is
 	// a durable commit, which waits for the disk, and commits in flight
 	// together share one flush.
@@ -845,7 +870,7 @@ const outcomeFlushEvery = 250 * time.Millisecond
 
 // writeResults turns answers into outcomes and writes them in batches.
 func (e *Engine) writeResults(ctx context.Context, results <-chan result, h *halts) error {
-	batchSize := e.cfg.Concurrency * 2
+	batchSize := e.cfg.Concurrency * outcomeBatchPerSlot
 	buf := make([]models.SendOutcome, 0, batchSize)
 	fx := sideEffects{pauseCampaigns: map[int64]string{}, stopSenders: map[int64]string{}, touched: map[int64]bool{}}
 	var firstErr error

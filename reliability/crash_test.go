@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/jobs"
 )
 
 // killAndRestart proves: kill -9 of `herald serve` at points of a
@@ -27,10 +29,18 @@ func killAndRestart(t *testing.T, contacts, kills int) {
 	w.waitSettled(5 * time.Minute)
 	h.stop()
 	v := w.checkExactlyOnce(false)
-	t.Logf("%d contacts: %d sent exactly once, %d unknown (in flight at a kill), 0 duplicates", contacts, v.sent, v.unknown)
-	// Unknowns are bounded by what can be in flight: 2 workers × 128.
-	if v.unknown > kills*256 {
-		t.Errorf("%d unknown after %d kills: more than could have been in flight", v.unknown, kills)
+	t.Logf("%d contacts: %d sent exactly once, %d unknown (in flight or unrecorded at a kill; %d never received), 0 duplicates", contacts, v.sent, v.unknown, v.unknownUnseen)
+	// Unknowns are bounded by what each send worker can hold as "sending"
+	// unrecorded: in flight, or answered and queued for the outcome writer.
+	if limit := kills * jobs.ServeSendWorkers * jobs.MaxUnrecorded(jobs.DefaultConcurrency); v.unknown > limit {
+		t.Errorf("%d unknown after %d kills: more than the %d the send workers can hold unrecorded", v.unknown, kills, limit)
+	}
+	// Of those, the ones that never reached the simulator were marked
+	// sending with their request not yet arrived: at most the requests in
+	// flight. Claims a rescuer wrongly turned unknown (not returned to be
+	// sent) would show here, as they were never sent at all.
+	if limit := kills * jobs.ServeSendWorkers * jobs.DefaultConcurrency; v.unknownUnseen > limit {
+		t.Errorf("%d unknown rows never reached the simulator after %d kills: more than the %d requests that can be in flight", v.unknownUnseen, kills, limit)
 	}
 }
 

@@ -333,6 +333,9 @@ func (w *world) waitSettled(timeout time.Duration) {
 // verdict is what checkExactlyOnce found.
 type verdict struct {
 	sent, unknown, failed int
+	// unknownUnseen are unknown rows the simulator never received: marked
+	// sending, but the request had not arrived when the sender died.
+	unknownUnseen int
 }
 
 // checkExactlyOnce proves nothing was lost or duplicated: every contact
@@ -378,6 +381,9 @@ func (w *world) checkExactlyOnce(allowFailed bool) verdict {
 			}
 		case r.Status == models.MessageUnknown:
 			v.unknown++
+			if got[r.ID] == 0 {
+				v.unknownUnseen++
+			}
 			if got[r.ID] > 1 {
 				w.t.Errorf("unknown message %d reached the simulator %d times", r.ID, got[r.ID])
 			}

@@ -102,7 +102,7 @@ func newApp(ctx context.Context, cfg config.Config, store *models.Store, runner 
 	// daily tier come from its row in the senders table.
 	engine := jobs.NewEngine(store, jobs.NewStoredSenders(store), runner.InstanceID(),
 		jobs.EngineConfig{Log: log.With("component", "sender")})
-	if err := engine.Register(runner, 2); err != nil {
+	if err := engine.Register(runner, jobs.ServeSendWorkers); err != nil {
 		return nil, err
 	}
 	// Transactional API messages: the priority lane (woken by the API) and
