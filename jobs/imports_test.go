@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
@@ -434,5 +435,34 @@ func TestPartitionedImportResumesEachPartition(t *testing.T) {
 	var contacts int64
 	if err := s.DB(ctx).Raw("SELECT COUNT(*) FROM contacts").Scan(&contacts).Error; err != nil || contacts != n {
 		t.Errorf("contacts %d (err %v), want %d", contacts, err, n)
+	}
+}
+
+// TestPartitionWriterDoesNotWaitForAnothersRejectedRows: a writer's
+// rejected rows hold a KEY SHARE lock on the import's row (the foreign key
+// of import_errors) until its batch commits. Another writer recording its
+// partition's progress meanwhile must not wait for that lock: when each
+// waited for the other's, two writers with rejected rows deadlocked.
+func TestPartitionWriterDoesNotWaitForAnothersRejectedRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testdb.Postgres(t).Store
+	im := startImport(t, s, "locks.csv", []byte("phone\n+5511987650001\nnot a phone\n"), models.ImportOptions{})
+	claimed, err := s.ClaimImport(ctx, "worker", 0)
+	if err != nil || claimed == nil {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	// The other writer, mid-batch: its rejected row written, not committed.
+	other := s.DB(ctx).Begin()
+	defer other.Rollback()
+	if err := other.Exec("INSERT INTO import_errors (import_id, line, message) VALUES (?, 3, 'not a phone')", im.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = s.ImportBatch(wctx, claimed, "worker", models.ImportBatch{Seen: 1, LastLine: 2, Part: 0, Parts: 2,
+		Rows: []models.ImportRow{{Line: 2, Phone: "+5511987650001", WaID: "5511987650001"}}})
+	if err != nil {
+		t.Fatalf("partition progress waited for the other writer's open batch: %v", err)
 	}
 }

@@ -755,9 +755,14 @@ func (s *Store) importBatchTx(ctx context.Context, db batchDB, im *Import, worke
 // it locks the import's row (the other writers wait here, at the end of
 // their batch, not for its whole length) and returns the line done by every
 // partition and the partitions' lines as stored.
+//
+// The lock is FOR NO KEY UPDATE, the one the progress UPDATE takes anyway:
+// each writer's rejected rows went into import_errors, whose foreign key
+// holds a KEY SHARE lock on this row until commit, and FOR UPDATE waits for
+// every KEY SHARE, so two writers with rejected rows deadlocked here.
 func partProgress(ctx context.Context, db batchDB, im *Import, b ImportBatch) (int, string, error) {
 	var stored string
-	err := db.query(ctx, "SELECT COALESCE(part_lines, '') FROM imports WHERE id = ? FOR UPDATE", []any{im.ID},
+	err := db.query(ctx, "SELECT COALESCE(part_lines, '') FROM imports WHERE id = ? FOR NO KEY UPDATE", []any{im.ID},
 		func(scan func(...any) error) error { return scan(&stored) })
 	if err != nil {
 		return 0, "", fmt.Errorf("read partition progress: %w", err)
