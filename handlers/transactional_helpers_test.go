@@ -179,6 +179,12 @@ func (r apiResult) id() int64 {
 	return int64(f)
 }
 
+// apiClient keeps connections to the API alive as an integrating backend's
+// client would: http.DefaultClient keeps two idle per host, so at a few
+// hundred calls a second most calls opened (and closed) a connection of
+// their own, and that churn cost the machine more than Herald's handling.
+var apiClient = &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}}
+
 func (e *txEnv) call(k apiKey, method, path string, body any) apiResult {
 	e.tb.Helper()
 	var rd io.Reader
@@ -196,7 +202,7 @@ func (e *txEnv) call(k apiKey, method, path string, body any) apiResult {
 	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
 	req.Header.Set("Authorization", "Bearer "+k.token)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := apiClient.Do(req)
 	if err != nil {
 		e.tb.Error(err)
 		return apiResult{}
