@@ -21,6 +21,17 @@ import (
 )
 
 // startImport writes content to a file and queues an import of it.
+// claimImport claims the waiting import for worker, as a worker's round
+// would before writing its batches.
+func claimImport(t *testing.T, s *models.Store, worker string) *models.Import {
+	t.Helper()
+	claimed, err := s.ClaimImport(context.Background(), worker, 0)
+	if err != nil || claimed == nil {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	return claimed
+}
+
 func startImport(t *testing.T, s *models.Store, name string, content []byte, opts models.ImportOptions) *models.Import {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -321,10 +332,7 @@ func TestImportResumesAfterLastCommittedLine(t *testing.T) {
 			}
 			im := startImport(t, s, "resume.csv", []byte(b.String()), models.ImportOptions{})
 			// A first worker commits one batch of four rows, then dies.
-			claimed, err := s.ClaimImport(ctx, "dead-worker", 0)
-			if err != nil || claimed == nil {
-				t.Fatalf("claim: %v %v", claimed, err)
-			}
+			claimed := claimImport(t, s, "dead-worker")
 			rows := []models.ImportRow{}
 			for i := range 4 {
 				rows = append(rows, models.ImportRow{Line: i + 2, Phone: "+55119876543" + "0" + string(rune('0'+i)), WaID: "x"})
@@ -389,10 +397,7 @@ func TestPartitionedImportResumesEachPartition(t *testing.T) {
 		fmt.Fprintf(&b, "%s,P%d\n", phone(i), i)
 	}
 	im := startImport(t, s, "parts.csv", []byte(b.String()), models.ImportOptions{})
-	claimed, err := s.ClaimImport(ctx, "dead-worker", 0)
-	if err != nil || claimed == nil {
-		t.Fatalf("claim: %v %v", claimed, err)
-	}
+	claimed := claimImport(t, s, "dead-worker")
 	// The dead worker's partition 0 wrote the file to line 31, partition 1
 	// only to line 11 (the header is line 1, row i is line i+2).
 	upTo := []int{31, 11}
@@ -448,10 +453,7 @@ func TestPartitionWriterDoesNotWaitForAnothersRejectedRows(t *testing.T) {
 	ctx := context.Background()
 	s := testdb.Postgres(t).Store
 	im := startImport(t, s, "locks.csv", []byte("phone\n+5511987650001\nnot a phone\n"), models.ImportOptions{})
-	claimed, err := s.ClaimImport(ctx, "worker", 0)
-	if err != nil || claimed == nil {
-		t.Fatalf("claim: %v %v", claimed, err)
-	}
+	claimed := claimImport(t, s, "worker")
 	// The other writer, mid-batch: its rejected row written, not committed.
 	other := s.DB(ctx).Begin()
 	defer other.Rollback()
@@ -460,7 +462,7 @@ func TestPartitionWriterDoesNotWaitForAnothersRejectedRows(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err = s.ImportBatch(wctx, claimed, "worker", models.ImportBatch{Seen: 1, LastLine: 2, Part: 0, Parts: 2,
+	_, err := s.ImportBatch(wctx, claimed, "worker", models.ImportBatch{Seen: 1, LastLine: 2, Part: 0, Parts: 2,
 		Rows: []models.ImportRow{{Line: 2, Phone: "+5511987650001", WaID: "5511987650001"}}})
 	if err != nil {
 		t.Fatalf("partition progress waited for the other writer's open batch: %v", err)
