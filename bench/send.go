@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -213,6 +214,22 @@ func (b *bench) engineSend(s *sendSetup, client jobs.Sender, limits jobs.SenderL
 	return float64(st.Sent) / took.Seconds(), st.Sent, perMessage(self, pg, st.Sent), nil
 }
 
+// sendRounds is how many times each send is measured, each round a bare
+// loop and then the engine on a fresh schema. The ratio on a 2-core VM moves
+// by ±0.08 from run to run (other tenants, the Go scheduler, checkpoints);
+// the median of paired rounds is what the row reports, every round's ratio
+// is in its notes.
+const sendRounds = 3
+
+// sendRound is one paired measurement: the bare loop of a campaign's
+// requests, then the engine sending the campaign, on a schema of its own.
+type sendRound struct {
+	setup           *sendSetup
+	bare, rate      float64
+	cost            cpuCost
+	bareCPUPerMsgUS float64
+}
+
 // sendScenarios: a 100k campaign end to end against the simulator and
 // against a trivial endpoint, each beside a bare loop of the same requests;
 // then the status webhooks for the simulator run.
@@ -235,56 +252,90 @@ func (b *bench) sendScenarios() error {
 		if !b.wants("send") && !(b.wants("webhook-apply") && target.sim != nil) {
 			continue
 		}
-		s, err := b.prepareSend(map[bool]string{true: "sendsim", false: "sendtriv"}[target.sim != nil], n, target.sim)
-		if err != nil {
-			return err
-		}
-		b.step("send: bare loop to the %s (%d requests)", target.name, n)
-		bareStart := cpumeter.SelfCPU()
-		bare, err := bareLoop(b.ctx, target.client, s.payloads(n), sendWorkers*sendConcurrency)
-		if err != nil {
-			return fmt.Errorf("bare loop: %w", err)
-		}
-		bareCost := perMessage(cpumeter.SelfCPU()-bareStart, 0, int64(n))
-		if target.sim != nil {
-			sim.Reset()
-		}
-		b.step("send: campaign of %d to the %s", n, target.name)
-		rate, sent, cost, err := b.engineSend(s, target.client, jobs.SenderLimits{}, true)
-		if err != nil {
-			return err
-		}
-		if target.sim != nil {
-			simSetup = s
-			dup := 0
-			for _, r := range sim.Received() {
-				if r.Count > 1 {
-					dup++
-				}
-			}
-			if got := len(sim.Received()); got != int(sent) || dup > 0 {
-				return fmt.Errorf("simulator received %d requests (%d repeats) for %d sent messages", got, dup, sent)
-			}
-		}
+		rounds := 1 // webhook-apply alone needs one sent campaign
 		if b.wants("send") {
-			// The two targets: ≥ 0.5 of the bare loop to the same
-			// endpoint (the simulator), and at least listmonk's rate, which
-			// was measured against a trivial local endpoint (≥ 10,000 msg/s).
-			goal, ok := "≥ 0.5 of bare", rate/bare >= 0.5
-			if target.sim == nil {
-				goal, ok = "≥ 10,000 msg/s (listmonk: 9,500 to a trivial endpoint)", rate >= 10_000
-			}
-			b.add(row{Scenario: fmt.Sprintf("send %dk end to end → %s (Postgres)", n/1000, target.name),
-				Measured: fmtRate(rate, "msg/s"), Baseline: fmtRate(bare, "msg/s bare loop"), Ratio: ratio(rate, bare),
-				Target: goal, Pass: pass(ok), Value: rate, Base: bare,
-				Notes: fmt.Sprintf("claim, render, send, record each outcome; %d workers × %d in flight, bare loop %d goroutines; CPU per message: %s (bare loop: %.0f µs)",
-					sendWorkers, sendConcurrency, sendWorkers*sendConcurrency, cost, bareCost.self)})
+			rounds = sendRounds
 		}
+		var done []sendRound
+		for r := range rounds {
+			round, err := b.sendOnce(target.name, target.client, target.sim, n, r+1)
+			if err != nil {
+				return err
+			}
+			done = append(done, round)
+		}
+		if target.sim != nil {
+			simSetup = done[len(done)-1].setup
+		}
+		if !b.wants("send") {
+			continue
+		}
+		// Rounds are ranked by their ratio; the median round is reported
+		// whole, so its rate, baseline and ratio agree.
+		slices.SortFunc(done, func(x, y sendRound) int { return cmp.Compare(x.rate/x.bare, y.rate/y.bare) })
+		// The two targets: ≥ 0.5 of the bare loop to the same
+		// endpoint (the simulator), and at least listmonk's rate, which
+		// was measured against a trivial local endpoint (≥ 10,000 msg/s).
+		med := done[len(done)/2]
+		goal, ok := "≥ 0.5 of bare", med.rate/med.bare >= 0.5
+		if target.sim == nil {
+			slices.SortFunc(done, func(x, y sendRound) int { return cmp.Compare(x.rate, y.rate) })
+			med = done[len(done)/2]
+			goal, ok = "≥ 10,000 msg/s (listmonk: 9,500 to a trivial endpoint)", med.rate >= 10_000
+		}
+		ratios := make([]string, len(done))
+		for i, d := range done {
+			ratios[i] = fmt.Sprintf("%.2f (%.0f / %.0f msg/s)", d.rate/d.bare, d.rate, d.bare)
+		}
+		b.add(row{Scenario: fmt.Sprintf("send %dk end to end → %s (Postgres)", n/1000, target.name),
+			Measured: fmtRate(med.rate, "msg/s"), Baseline: fmtRate(med.bare, "msg/s bare loop"), Ratio: ratio(med.rate, med.bare),
+			Target: goal, Pass: pass(ok), Value: med.rate, Base: med.bare,
+			Notes: fmt.Sprintf("median of %d paired rounds (bare loop, then the engine, each round on a fresh schema), by ratio for the simulator "+
+				"and by rate for the trivial endpoint; rounds, lowest first: %s; claim, render, send, record each outcome; "+
+				"%d workers × %d in flight, bare loop %d goroutines; CPU per message in the median round: %s (bare loop: %.0f µs)",
+				len(done), strings.Join(ratios, ", "), sendWorkers, sendConcurrency, sendWorkers*sendConcurrency, med.cost, med.bareCPUPerMsgUS)})
 	}
 	if b.wants("webhook-apply") && simSetup != nil {
 		return b.webhookApply(simSetup)
 	}
 	return nil
+}
+
+// sendOnce runs one round against one endpoint: a fresh schema with n
+// contacts and a campaign to them, the bare loop of the campaign's
+// requests, then the engine sending the campaign.
+func (b *bench) sendOnce(name string, client *whatsapp.Client, sim *simulator.Server, n, round int) (sendRound, error) {
+	s, err := b.prepareSend(map[bool]string{true: "sendsim", false: "sendtriv"}[sim != nil], n, sim)
+	if err != nil {
+		return sendRound{}, err
+	}
+	b.step("send round %d: bare loop to the %s (%d requests)", round, name, n)
+	bareStart := cpumeter.SelfCPU()
+	bare, err := bareLoop(b.ctx, client, s.payloads(n), sendWorkers*sendConcurrency)
+	if err != nil {
+		return sendRound{}, fmt.Errorf("bare loop: %w", err)
+	}
+	bareCost := perMessage(cpumeter.SelfCPU()-bareStart, 0, int64(n))
+	if sim != nil {
+		sim.Reset()
+	}
+	b.step("send round %d: campaign of %d to the %s", round, n, name)
+	rate, sent, cost, err := b.engineSend(s, client, jobs.SenderLimits{}, true)
+	if err != nil {
+		return sendRound{}, err
+	}
+	if sim != nil {
+		dup := 0
+		for _, r := range sim.Received() {
+			if r.Count > 1 {
+				dup++
+			}
+		}
+		if got := len(sim.Received()); got != int(sent) || dup > 0 {
+			return sendRound{}, fmt.Errorf("simulator received %d requests (%d repeats) for %d sent messages", got, dup, sent)
+		}
+	}
+	return sendRound{setup: s, bare: bare, rate: rate, cost: cost, bareCPUPerMsgUS: bareCost.self}, nil
 }
 
 // webhookApply applies a "delivered" status to every sent message of the
