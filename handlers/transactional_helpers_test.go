@@ -86,6 +86,10 @@ func setupTx(t testing.TB, db testdb.DB, o txOptions) *txEnv {
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	if o.engine {
+		// As `herald serve` does before its workers start.
+		if _, err := db.Store.WarmPool(context.Background(), runner.InstanceID(), 15*time.Second); err != nil {
+			t.Fatal(err)
+		}
 		if err := runner.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}

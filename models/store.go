@@ -206,7 +206,7 @@ func (s *Store) Close() error {
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	run := func() error {
 		return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-			return fn(&Store{db: gtx, dialect: s.dialect, creds: s.creds, apiKeys: s.apiKeys, health: s.health, reasons: s.reasons, segmentCounts: s.segmentCounts})
+			return fn(s.on(gtx))
 		})
 	}
 	err := run()

@@ -156,6 +156,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	// Open the Postgres pool's connections and run the API's statements on
+	// each before traffic and the workers start: the first burst of API
+	// messages then finds warm backends (models.Store.WarmPool).
+	if warmed, err := store.WarmPool(ctx, runner.InstanceID(), 15*time.Second); err != nil {
+		log.Warn("database pool warm-up incomplete", "warmed", warmed, "err", err)
+	}
 	if err := runner.Start(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,75 @@
+package models_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/testdb"
+)
+
+// TestWarmPool: on Postgres every connection of the pool is opened and has
+// run the API's queue statement (pgx prepared it there), and nothing the
+// warm-up wrote is kept; on SQLite it does nothing.
+func TestWarmPool(t *testing.T) {
+	t.Parallel()
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			warmed, err := db.Store.WarmPool(ctx, "warm-test", 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sqlDB, err := db.Store.DB(ctx).DB()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db.Name == "sqlite" {
+				if warmed != 0 {
+					t.Fatalf("SQLite: warmed %d connections, want none", warmed)
+				}
+				return
+			}
+			size := sqlDB.Stats().MaxOpenConnections
+			if warmed != size {
+				t.Fatalf("warmed %d connections, want the pool's %d", warmed, size)
+			}
+			if open := sqlDB.Stats().OpenConnections; open != size {
+				t.Fatalf("%d connections open after the warm-up, want all %d kept", open, size)
+			}
+			// Hold every connection at once, so each is a different backend,
+			// and ask each whether it has the queue statement prepared.
+			conns := make([]*sql.Conn, size)
+			for i := range conns {
+				c, err := sqlDB.Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns[i] = c
+			}
+			for i, c := range conns {
+				var n int
+				if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_prepared_statements
+					WHERE statement LIKE '%INSERT INTO contacts%' AND statement LIKE '%INSERT INTO messages%'`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					t.Errorf("connection %d of %d never ran the queue statement", i+1, size)
+				}
+			}
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			for _, table := range []string{"senders", "templates", "api_keys", "contacts", "consent_events", "messages"} {
+				var n int64
+				if err := db.Store.DB(ctx).Raw("SELECT COUNT(*) FROM " + table).Scan(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+				if n != 0 {
+					t.Errorf("%s: %d rows left by the warm-up, want none", table, n)
+				}
+			}
+		})
+	}
+}
