@@ -197,6 +197,12 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
+// on is the store bound to one connection or transaction.
+func (s *Store) on(db *gorm.DB) *Store {
+	return &Store{db: db, dialect: s.dialect, creds: s.creds, apiKeys: s.apiKeys, health: s.health, reasons: s.reasons,
+		segmentCounts: s.segmentCounts}
+}
+
 // Tx runs fn in one transaction: committed when fn returns nil, rolled back
 // otherwise. The Store handed to fn works inside the transaction.
 //

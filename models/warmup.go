@@ -81,12 +81,6 @@ func (s *Store) WarmPool(ctx context.Context, instance string, timeout time.Dura
 	return warmed, nil
 }
 
-// on is the store bound to one connection or transaction.
-func (s *Store) on(db *gorm.DB) *Store {
-	return &Store{db: db, dialect: s.dialect, creds: s.creds, apiKeys: s.apiKeys, health: s.health, reasons: s.reasons,
-		segmentCounts: s.segmentCounts}
-}
-
 // warmConnection runs one API message's statements on this connection in
 // a transaction that is rolled back: a sender, a template and an API key of
 // its own, the send lookup, the queue statement (claimed for instance, as
