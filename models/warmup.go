@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func (s *Store) WarmPool(ctx context.Context, instance string, timeout time.Dura
 			defer done.Done()
 			reported := false
 			errs[i] = s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
-				err := s.on(conn).warmConnection(ctx, instance, i)
+				err := s.on(conn).warmConnection(ctx, instance)
 				ready.Done()
 				reported = true
 				select {
@@ -86,7 +87,7 @@ func (s *Store) WarmPool(ctx context.Context, instance string, timeout time.Dura
 // its own, the send lookup, the queue statement (claimed for instance, as
 // the API queues for its own priority lane), the lane's reads, the sending
 // mark and the outcome.
-func (s *Store) warmConnection(ctx context.Context, instance string, i int) error {
+func (s *Store) warmConnection(ctx context.Context, instance string) error {
 	buf := make([]byte, 6)
 	_, _ = rand.Read(buf)
 	tag := "warmup_" + hex.EncodeToString(buf)
@@ -108,7 +109,9 @@ func (s *Store) warmConnection(ctx context.Context, instance string, i int) erro
 			return fmt.Errorf("api key: %w", err)
 		}
 		// +999 is no country's calling code: no real contact has the number.
-		phone := fmt.Sprintf("+999%08d", i)
+		// The digits are random, so instances starting together do not wait
+		// on each other's uncommitted contact.
+		phone := fmt.Sprintf("+999%08d", binary.BigEndian.Uint32(buf)%100_000_000)
 		if _, err := tx.LookupSend(ctx, tag, "en_US", phone); err != nil {
 			return err
 		}
