@@ -40,27 +40,31 @@ func TestWarmPool(t *testing.T) {
 			}
 			// Hold every connection at once, so each is a different backend,
 			// and ask each whether it has the queue statement prepared.
-			conns := make([]*sql.Conn, size)
-			for i := range conns {
-				c, err := sqlDB.Conn(ctx)
-				if err != nil {
-					t.Fatal(err)
+			func() {
+				conns := make([]*sql.Conn, 0, size)
+				defer func() {
+					for _, c := range conns {
+						_ = c.Close()
+					}
+				}()
+				for range size {
+					c, err := sqlDB.Conn(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					conns = append(conns, c)
 				}
-				conns[i] = c
-			}
-			for i, c := range conns {
-				var n int
-				if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_prepared_statements
-					WHERE statement LIKE '%INSERT INTO contacts%' AND statement LIKE '%INSERT INTO messages%'`).Scan(&n); err != nil {
-					t.Fatal(err)
+				for i, c := range conns {
+					var n int
+					if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_prepared_statements
+						WHERE statement LIKE '%INSERT INTO contacts%' AND statement LIKE '%INSERT INTO messages%'`).Scan(&n); err != nil {
+						t.Fatal(err)
+					}
+					if n == 0 {
+						t.Errorf("connection %d of %d never ran the queue statement", i+1, size)
+					}
 				}
-				if n == 0 {
-					t.Errorf("connection %d of %d never ran the queue statement", i+1, size)
-				}
-			}
-			for _, c := range conns {
-				_ = c.Close()
-			}
+			}()
 			for _, table := range []string{"senders", "templates", "api_keys", "contacts", "consent_events", "messages"} {
 				var n int64
 				if err := db.Store.DB(ctx).Raw("SELECT COUNT(*) FROM " + table).Scan(&n).Error; err != nil {
