@@ -41,6 +41,9 @@ type Config struct {
 	// second and the burst above it (HERALD_API_RATE "rate[:burst]").
 	APIRate  float64
 	APIBurst int
+	// DBConns is the size of the Postgres connection pool of this instance
+	// (HERALD_DB_CONNS); every connection is kept and warmed at start.
+	DBConns int
 }
 
 // WhatsApp holds the default sender's Cloud API credentials. An empty APIURL
@@ -82,7 +85,7 @@ type Var struct {
 // Load builds a Config from args (the flags after `serve`) and getenv.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var c Config
-	var shutdown, maxImport, apiRate string
+	var shutdown, maxImport, apiRate, dbConns string
 	vars := []Var{
 		{"HERALD_ADDR", "addr", "127.0.0.1:8080", "listen address", &c.Addr},
 		{"DATABASE_URL", "database-url", "sqlite://data/herald.db", "sqlite://PATH or postgres://…", &c.DatabaseURL},
@@ -94,6 +97,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		{"HERALD_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "time given to requests and jobs to finish on shutdown", &shutdown},
 		{"HERALD_MAX_IMPORT_BYTES", "max-import-bytes", "1073741824", "largest accepted CSV upload in bytes", &maxImport},
 		{"HERALD_API_RATE", "api-rate", "50:100", "REST API requests per second per API key, and the burst (rate[:burst])", &apiRate},
+		{"HERALD_DB_CONNS", "db-conns", "16", "Postgres connections of this instance, all kept open and warmed at start (SQLite ignores it)", &dbConns},
 		{"WHATSAPP_API_URL", "whatsapp-api-url", "", "Cloud API base URL (https://graph.facebook.com); empty runs the built-in simulator", &c.WhatsApp.APIURL},
 		{"WHATSAPP_API_VERSION", "whatsapp-api-version", SimAPIVersion, "Graph API version", &c.WhatsApp.APIVersion},
 		{"WHATSAPP_TOKEN", "whatsapp-token", SimToken, "system-user access token", &c.WhatsApp.Token},
@@ -127,6 +131,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.APIRate, c.APIBurst, err = parseRate(apiRate); err != nil {
 		return Config{}, err
+	}
+	if _, err := fmt.Sscan(dbConns, &c.DBConns); err != nil || c.DBConns < 4 || c.DBConns > 1000 {
+		// Four at least: the send workers' claims, marks and outcome writes,
+		// the priority lane, the webhook applier and the web pages all use
+		// connections at the same time; with fewer they mostly wait.
+		return Config{}, fmt.Errorf("config: HERALD_DB_CONNS must be a whole number from 4 to 1000, got %q", dbConns)
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr

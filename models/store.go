@@ -77,18 +77,19 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		// connections is plenty and keeps lock waits short.
 		sqlDB.SetMaxOpenConns(4)
 	} else {
-		// Sixteen connections, all kept: a new Postgres backend is cold (its
-		// catalog caches and prepared statements are built on first use), so
-		// a pool that grows under a burst makes that burst slower, and the
-		// slower it gets the more it grows. With 32 a burst of API messages
+		// Sixteen connections by default (SetPoolSize, HERALD_DB_CONNS), all
+		// kept: a new Postgres backend is cold (its catalog caches and
+		// prepared statements are built on first use), so a pool that grows
+		// under a burst makes that burst slower, and the slower it gets the
+		// more it grows. With 32 a burst of API messages
 		// during a broadcast opened ~25 backends at once and its answers
 		// took up to 1.5 s; with 16 the send engine is as fast, and three
 		// instances stay well under Postgres's default 100 connections.
 		// Idle ones are not closed: each would come back cold for the next
 		// burst after a quiet spell (a cold backend plans and runs the API's
 		// queue statement in ~16 ms, a warm one in ~2 ms).
-		sqlDB.SetMaxOpenConns(16)
-		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetMaxOpenConns(DefaultPoolSize)
+		sqlDB.SetMaxIdleConns(DefaultPoolSize)
 	}
 	s := &Store{db: db, dialect: dialect, apiKeys: newAPIKeyCache(), health: newSharedCounts[struct{}, ListHealth](),
 		reasons: newSharedCounts[int64, []ReasonCount](), segmentCounts: &singleflight.Group{}}
@@ -195,6 +196,26 @@ func (s *Store) Close() error {
 		return err
 	}
 	return sqlDB.Close()
+}
+
+// DefaultPoolSize is the Postgres pool of a Store that SetPoolSize did not
+// change (HERALD_DB_CONNS defaults to it).
+const DefaultPoolSize = 16
+
+// SetPoolSize sets how many Postgres connections the store opens and keeps;
+// `herald serve` sets it from HERALD_DB_CONNS. SQLite keeps its own small
+// pool: its single writer gains nothing from more.
+func (s *Store) SetPoolSize(n int) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("models: set pool size: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	return nil
 }
 
 // on is the store bound to one connection or transaction.

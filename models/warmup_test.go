@@ -79,3 +79,36 @@ func TestWarmPool(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmPoolSizedPool: a pool resized with SetPoolSize is warmed whole,
+// and only SQLite ignores the size.
+func TestWarmPoolSizedPool(t *testing.T) {
+	t.Parallel()
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			sqlDB, err := db.Store.DB(ctx).DB()
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := sqlDB.Stats().MaxOpenConnections
+			if err := db.Store.SetPoolSize(5); err != nil {
+				t.Fatal(err)
+			}
+			warmed, err := db.Store.WarmPool(ctx, "warm-test", 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantWarmed := 5, 5
+			if db.Name == "sqlite" {
+				want, wantWarmed = before, 0
+			}
+			if got := sqlDB.Stats().MaxOpenConnections; got != want {
+				t.Fatalf("pool of %d connections, want %d", got, want)
+			}
+			if warmed != wantWarmed {
+				t.Fatalf("warmed %d connections, want %d", warmed, wantWarmed)
+			}
+		})
+	}
+}

@@ -128,6 +128,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
+	if err := store.SetPoolSize(cfg.DBConns); err != nil {
+		return err
+	}
 	if err := ensureAdmin(ctx, store, cfg, stdout, log); err != nil {
 		return err
 	}
