@@ -94,19 +94,21 @@ func (s *Store) warmConnection(ctx context.Context, instance string) error {
 	err := s.Tx(ctx, func(tx *Store) error {
 		db := tx.db.WithContext(ctx)
 		now := time.Now().UTC()
-		var senderID, templateID, keyID int64
+		// The sender is inserted directly: SaveSender would make the first
+		// sender the default and clear the flag on every other, a row lock
+		// the warm-ups of all connections would queue on.
+		var senderID int64
 		if err := db.Raw(`INSERT INTO senders (name, phone_number_id, waba_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			tag, tag, tag, now, now).Scan(&senderID).Error; err != nil {
 			return fmt.Errorf("sender: %w", err)
 		}
-		if err := db.Raw(`INSERT INTO templates (waba_id, name, language, category, status, body, created_at, updated_at)
-			VALUES (?, ?, 'en_US', 'UTILITY', ?, 'Order {{1}} shipped.', ?, ?) RETURNING id`,
-			tag, tag, TemplateApproved, now, now).Scan(&templateID).Error; err != nil {
-			return fmt.Errorf("template: %w", err)
+		tmpl := &Template{WABAID: tag, Name: tag, Language: "en_US", Category: "UTILITY", Status: TemplateApproved, Body: "Order {{1}} shipped."}
+		if err := tx.CreateTemplate(ctx, tmpl); err != nil {
+			return err
 		}
-		if err := db.Raw(`INSERT INTO api_keys (name, prefix, key_hash, role, created_at) VALUES (?, ?, ?, 'marketer', ?) RETURNING id`,
-			tag, tag, tag, now).Scan(&keyID).Error; err != nil {
-			return fmt.Errorf("api key: %w", err)
+		key, _, err := tx.CreateAPIKey(ctx, tag, RoleMarketer, nil)
+		if err != nil {
+			return err
 		}
 		// +999 is no country's calling code: no real contact has the number.
 		// The digits are random, so instances starting together do not wait
@@ -116,7 +118,7 @@ func (s *Store) warmConnection(ctx context.Context, instance string) error {
 			return err
 		}
 		consent := true
-		msg, _, err := tx.CreateTransactional(ctx, NewTransactional{APIKeyID: keyID, IdempotencyKey: tag, SenderID: &senderID, TemplateID: templateID,
+		msg, _, err := tx.CreateTransactional(ctx, NewTransactional{APIKeyID: key.ID, IdempotencyKey: tag, SenderID: &senderID, TemplateID: tmpl.ID,
 			Phone: phone, Country: "", Timezone: "UTC", Category: "UTILITY", Params: `{"body":["W-1"]}`,
 			TransactionalConsent: &consent, ClaimFor: instance}, now)
 		if err != nil {
